@@ -1,0 +1,1 @@
+//! rvswitch control library (see docs/architecture.md).

@@ -1,0 +1,155 @@
+//! Named counters.
+//!
+//! Each interface and each bond port owns a [`CounterBlock`] per PMD thread.
+//! A block has one writer (its thread), so increments are a relaxed load and
+//! store, not an atomic read-modify-write; readers (stats commands) sum the
+//! blocks of every thread. Blocks are cache-line aligned so threads never
+//! share a line.
+//!
+//! Every packet the switch drops increments exactly one `*_dropped`/`drop_*`
+//! counter that says why.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! counters {
+    ($( $(#[$doc:meta])* $variant:ident => $name:literal, )*) => {
+        /// The name of one counter.
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum Counter { $( $(#[$doc])* $variant, )* }
+
+        impl Counter {
+            /// Every counter, in display order.
+            pub const ALL: &'static [Counter] = &[ $( Counter::$variant, )* ];
+            /// The counter's name as shown by `list interface` and `show`.
+            pub const fn name(self) -> &'static str {
+                match self { $( Counter::$variant => $name, )* }
+            }
+        }
+    };
+}
+
+counters! {
+    /// Packets received.
+    RxPackets => "rx_packets",
+    /// Bytes received.
+    RxBytes => "rx_bytes",
+    /// Packets transmitted.
+    TxPackets => "tx_packets",
+    /// Bytes transmitted.
+    TxBytes => "tx_bytes",
+    /// Dropped: shorter than an Ethernet header, or headers that lie.
+    RxMalformed => "rx_dropped_malformed",
+    /// Dropped: longer than the interface MTU allows.
+    RxOversize => "rx_dropped_oversize",
+    /// Dropped: the ingress VLAN rule of the port refused the frame.
+    RxVlanFiltered => "rx_dropped_vlan_filtered",
+    /// Dropped: received on a bond member that is not enabled (link down,
+    /// LACP not collecting, or the backup member of an active-backup bond).
+    RxMemberDisabled => "rx_dropped_member_disabled",
+    /// Dropped: balance-slb loop prevention (broadcast/multicast on a
+    /// non-active member, or a source MAC learned on another port).
+    RxBondLoop => "rx_dropped_bond_loop",
+    /// Dropped: a Slow Protocols frame (LACP/Marker) on a port without LACP.
+    RxSlowProtocols => "rx_dropped_slow_protocols",
+    /// Dropped: the ring to the control thread was full.
+    RxControlRingFull => "rx_dropped_control_ring_full",
+    /// Dropped: the destination is on the ingress port.
+    RxHairpin => "rx_dropped_hairpin",
+    /// Dropped: the interface is administratively down or not in a bridge.
+    RxAdminDown => "rx_dropped_admin_down",
+    /// Dropped: the transmit queue was full.
+    TxFull => "tx_dropped_full",
+    /// Dropped: a bond had no enabled member to carry the frame.
+    TxNoMember => "tx_dropped_no_member",
+    /// Dropped: no buffer to copy a flooded frame into.
+    TxCopyFailed => "tx_dropped_copy_failed",
+    /// Dropped: no headroom to push a VLAN tag.
+    TxNoHeadroom => "tx_dropped_no_headroom",
+    /// Dropped: the egress VLAN rule of the port refused the frame.
+    TxVlanFiltered => "tx_dropped_vlan_filtered",
+    /// Dropped: the egress interface is down.
+    TxLinkDown => "tx_dropped_link_down",
+}
+
+/// Number of distinct counters.
+pub const N_COUNTERS: usize = Counter::ALL.len();
+
+/// One thread's counters for one interface or bond.
+#[derive(Debug)]
+#[repr(C, align(64))]
+pub struct CounterBlock {
+    values: [AtomicU64; N_COUNTERS],
+}
+
+impl Default for CounterBlock {
+    fn default() -> Self {
+        CounterBlock { values: core::array::from_fn(|_| AtomicU64::new(0)) }
+    }
+}
+
+impl CounterBlock {
+    /// Add `n` to `c`. Only the owning thread may call this.
+    #[inline(always)]
+    pub fn add(&self, c: Counter, n: u64) {
+        let v = &self.values[c as usize];
+        v.store(v.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+    }
+
+    /// Add one to `c`. Only the owning thread may call this.
+    #[inline(always)]
+    pub fn inc(&self, c: Counter) {
+        self.add(c, 1);
+    }
+
+    /// Current value of `c` (any thread).
+    pub fn get(&self, c: Counter) -> u64 {
+        self.values[c as usize].load(Ordering::Relaxed)
+    }
+
+    /// Reset every counter to zero (any thread; racing increments may be lost).
+    pub fn clear(&self) {
+        for v in &self.values {
+            v.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Add every counter of `self` into `sum`.
+    pub fn accumulate(&self, sum: &mut [u64; N_COUNTERS]) {
+        for (s, v) in sum.iter_mut().zip(&self.values) {
+            *s = s.wrapping_add(v.load(Ordering::Relaxed));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_drops_say_dropped() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Counter::ALL {
+            assert!(seen.insert(c.name()), "duplicate {}", c.name());
+            let is_traffic = matches!(c, Counter::RxPackets | Counter::RxBytes | Counter::TxPackets | Counter::TxBytes);
+            assert_eq!(!is_traffic, c.name().contains("_dropped_"), "{}", c.name());
+        }
+    }
+
+    #[test]
+    fn add_and_sum() {
+        let a = CounterBlock::default();
+        let b = CounterBlock::default();
+        a.add(Counter::RxBytes, 60);
+        a.inc(Counter::TxFull);
+        b.add(Counter::RxBytes, 4);
+        let mut sum = [0; N_COUNTERS];
+        a.accumulate(&mut sum);
+        b.accumulate(&mut sum);
+        assert_eq!(sum[Counter::RxBytes as usize], 64);
+        assert_eq!(sum[Counter::TxFull as usize], 1);
+        a.clear();
+        assert_eq!(a.get(Counter::RxBytes), 0);
+        assert_eq!(core::mem::align_of::<CounterBlock>(), 64);
+    }
+}
