@@ -84,7 +84,9 @@ pub struct CounterBlock {
 
 impl Default for CounterBlock {
     fn default() -> Self {
-        CounterBlock { values: core::array::from_fn(|_| AtomicU64::new(0)) }
+        CounterBlock {
+            values: core::array::from_fn(|_| AtomicU64::new(0)),
+        }
     }
 }
 
@@ -131,7 +133,10 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for c in Counter::ALL {
             assert!(seen.insert(c.name()), "duplicate {}", c.name());
-            let is_traffic = matches!(c, Counter::RxPackets | Counter::RxBytes | Counter::TxPackets | Counter::TxBytes);
+            let is_traffic = matches!(
+                c,
+                Counter::RxPackets | Counter::RxBytes | Counter::TxPackets | Counter::TxBytes
+            );
             assert_eq!(!is_traffic, c.name().contains("_dropped_"), "{}", c.name());
         }
     }

@@ -28,8 +28,9 @@ impl MacAddr {
 
     /// ff:ff:ff:ff:ff:ff
     pub const fn is_broadcast(&self) -> bool {
-        u64::from_be_bytes([0, 0, self.0[0], self.0[1], self.0[2], self.0[3], self.0[4], self.0[5]])
-            == 0xffff_ffff_ffff
+        u64::from_be_bytes([
+            0, 0, self.0[0], self.0[1], self.0[2], self.0[3], self.0[4], self.0[5],
+        ]) == 0xffff_ffff_ffff
     }
 
     /// A unicast address that is not all zeros.
@@ -39,7 +40,9 @@ impl MacAddr {
 
     /// The address as the low 48 bits of a `u64` (big-endian order).
     pub const fn to_u64(&self) -> u64 {
-        u64::from_be_bytes([0, 0, self.0[0], self.0[1], self.0[2], self.0[3], self.0[4], self.0[5]])
+        u64::from_be_bytes([
+            0, 0, self.0[0], self.0[1], self.0[2], self.0[3], self.0[4], self.0[5],
+        ])
     }
 
     /// Inverse of [`MacAddr::to_u64`]; the high 16 bits are ignored.
@@ -52,7 +55,11 @@ impl MacAddr {
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let a = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", a[0], a[1], a[2], a[3], a[4], a[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            a[0], a[1], a[2], a[3], a[4], a[5]
+        )
     }
 }
 
@@ -68,7 +75,11 @@ pub struct ParseMacError(pub String);
 
 impl fmt::Display for ParseMacError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "\"{}\" is not a MAC address (expected xx:xx:xx:xx:xx:xx)", self.0)
+        write!(
+            f,
+            "\"{}\" is not a MAC address (expected xx:xx:xx:xx:xx:xx)",
+            self.0
+        )
     }
 }
 
@@ -108,7 +119,13 @@ mod tests {
 
     #[test]
     fn rejects_bad_strings() {
-        for s in ["", "52:54:00:0a:0b", "52:54:00:0a:0b:01:02", "zz:54:00:0a:0b:01", "520:54:00:0a:0b:01"] {
+        for s in [
+            "",
+            "52:54:00:0a:0b",
+            "52:54:00:0a:0b:01:02",
+            "zz:54:00:0a:0b:01",
+            "520:54:00:0a:0b:01",
+        ] {
             assert!(s.parse::<MacAddr>().is_err(), "{s}");
         }
     }
