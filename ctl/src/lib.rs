@@ -1,1 +1,22 @@
-//! rvswitch control library (see docs/architecture.md).
+//! rvswitch control: the configuration database, the ovs-vsctl command
+//! language, persistence, the control-socket protocol and the `vsctl`
+//! client (see docs/architecture.md).
+
+pub mod cmd;
+pub mod db;
+pub mod env;
+pub mod exec;
+pub mod output;
+pub mod runtime;
+pub mod schema;
+pub mod uuid;
+pub mod validate;
+pub mod value;
+
+pub use env::{Env, NoRuntime, Runtime, SystemEnv};
+pub use exec::{execute, CtlError, Outcome};
+pub use runtime::{RuntimeCommand, RuntimeHandler, RuntimeOutput};
+pub mod client;
+pub mod proto;
+pub mod server;
+pub mod store;

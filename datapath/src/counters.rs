@@ -52,6 +52,12 @@ counters! {
     RxBondLoop => "rx_dropped_bond_loop",
     /// Dropped: a Slow Protocols frame (LACP/Marker) on a port without LACP.
     RxSlowProtocols => "rx_dropped_slow_protocols",
+    /// Dropped: addressed to an IEEE 802.1D reserved group address
+    /// (01:80:c2:00:00:0x, such as STP or LLDP), which a bridge must not
+    /// forward (OVS `forward-bpdu=false`).
+    RxReservedMulticast => "rx_dropped_reserved_multicast",
+    /// Dropped: flooded, but no other port carries the frame's VLAN.
+    RxNoOutput => "rx_dropped_no_output",
     /// Dropped: the ring to the control thread was full.
     RxControlRingFull => "rx_dropped_control_ring_full",
     /// Dropped: the destination is on the ingress port.

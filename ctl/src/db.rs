@@ -1,0 +1,870 @@
+//! The configuration database: the `Open_vSwitch` root record, bridges,
+//! ports and interfaces, as in OVS's `vswitch.ovsschema` but cut down to
+//! what rvswitch implements.
+//!
+//! Records nest (root → bridges → ports → interfaces), so a port belongs to
+//! exactly one bridge and an interface to exactly one port; the OVS
+//! reference columns (`bridges`, `ports`, `interfaces`) are derived from
+//! the nesting. Every record carries a random `_uuid` that is persisted.
+//!
+//! The typed accessors at the bottom (`Port::lacp_time`, `Interface::n_rxq`,
+//! ...) turn the string maps into the values the daemon needs, with OVS's
+//! defaults. Values are validated when a transaction commits
+//! ([`crate::validate`]), so the accessors only fall back to defaults for
+//! keys that are absent.
+
+use std::collections::BTreeMap;
+
+use datapath::vlan::{PortVlan, VlanConfigError, VlanMode, VlanSet};
+use datapath::wire::MacAddr;
+use serde::{Deserialize, Serialize};
+
+use crate::uuid::Uuid;
+
+/// A string-to-string map column (`other_config`, `external_ids`, `options`).
+pub type StrMap = BTreeMap<String, String>;
+
+/// Longest bridge, port or interface name (Linux `IFNAMSIZ - 1`).
+pub const MAX_NAME_LEN: usize = 15;
+
+/// The whole configuration: the `Open_vSwitch` record and everything below it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Db {
+    /// Record id of the root record.
+    #[serde(rename = "_uuid")]
+    pub uuid: Uuid,
+    /// Bridges, in creation order.
+    #[serde(default)]
+    pub bridges: Vec<Bridge>,
+    /// Global knobs: `dpdk-init`, `dpdk-lcore-mask`, `pmd-cpu-mask`,
+    /// `dpdk-socket-mem`, `dpdk-extra`, `vhost-iommu-support`, and any
+    /// other key (stored as-is).
+    #[serde(default)]
+    pub other_config: StrMap,
+    /// For use by external tools.
+    #[serde(default)]
+    pub external_ids: StrMap,
+}
+
+/// `fail_mode` of a bridge (accepted for compatibility; rvswitch is always
+/// a standalone learning switch).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailMode {
+    /// Learning switch when no controller is connected.
+    Standalone,
+    /// No flows without a controller.
+    Secure,
+}
+
+/// A bridge.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bridge {
+    /// Record id.
+    #[serde(rename = "_uuid")]
+    pub uuid: Uuid,
+    /// Bridge name (also the name of its local port and interface).
+    pub name: String,
+    /// `""` or `"netdev"`: rvswitch has only the userspace datapath.
+    #[serde(default)]
+    pub datapath_type: String,
+    /// `fail_mode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_mode: Option<FailMode>,
+    /// `hwaddr`, `mac-aging-time`, `mac-table-size`, other keys stored.
+    #[serde(default)]
+    pub other_config: StrMap,
+    /// For use by external tools.
+    #[serde(default)]
+    pub external_ids: StrMap,
+    /// Ports, in creation order (the local port first).
+    #[serde(default)]
+    pub ports: Vec<Port>,
+}
+
+/// `bond_mode` of a port.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BondMode {
+    /// One member carries everything; failover on link loss.
+    ActiveBackup,
+    /// Source MAC + VLAN hashing, no switch configuration needed.
+    BalanceSlb,
+    /// L3/L4 hashing; needs LACP on the switch.
+    BalanceTcp,
+}
+
+impl BondMode {
+    /// OVS spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BondMode::ActiveBackup => "active-backup",
+            BondMode::BalanceSlb => "balance-slb",
+            BondMode::BalanceTcp => "balance-tcp",
+        }
+    }
+
+    /// Every spelling, for schema constraints.
+    pub const ALL: &'static [&'static str] = &["active-backup", "balance-slb", "balance-tcp"];
+
+    /// Parse the OVS spelling.
+    pub fn parse(s: &str) -> Option<BondMode> {
+        Some(match s {
+            "active-backup" => BondMode::ActiveBackup,
+            "balance-slb" => BondMode::BalanceSlb,
+            "balance-tcp" => BondMode::BalanceTcp,
+            _ => return None,
+        })
+    }
+}
+
+/// `lacp` of a port.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LacpMode {
+    /// Sends LACPDUs on its own.
+    Active,
+    /// Answers a partner's LACPDUs.
+    Passive,
+    /// No LACP.
+    Off,
+}
+
+impl LacpMode {
+    /// OVS spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LacpMode::Active => "active",
+            LacpMode::Passive => "passive",
+            LacpMode::Off => "off",
+        }
+    }
+
+    /// Every spelling, for schema constraints.
+    pub const ALL: &'static [&'static str] = &["active", "passive", "off"];
+
+    /// Parse the OVS spelling.
+    pub fn parse(s: &str) -> Option<LacpMode> {
+        Some(match s {
+            "active" => LacpMode::Active,
+            "passive" => LacpMode::Passive,
+            "off" => LacpMode::Off,
+            _ => return None,
+        })
+    }
+}
+
+/// `other_config:lacp-time`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum LacpTime {
+    /// 1 s periodic, 3 s timeout.
+    Fast,
+    /// 30 s periodic, 90 s timeout.
+    Slow,
+}
+
+/// `other_config:bond-detect-mode`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DetectMode {
+    /// The device's carrier.
+    Carrier,
+    /// Polling the link state every `bond-miimon-interval` ms.
+    Miimon,
+}
+
+/// A port: one interface, or a bond of several.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Port {
+    /// Record id.
+    #[serde(rename = "_uuid")]
+    pub uuid: Uuid,
+    /// Port name.
+    pub name: String,
+    /// Member interfaces (one unless a bond).
+    #[serde(default)]
+    pub interfaces: Vec<Interface>,
+    /// Access VLAN or native VLAN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<u16>,
+    /// Trunked VLANs, ascending; empty means all (for a trunk).
+    #[serde(default)]
+    pub trunks: Vec<u16>,
+    /// `vlan_mode`; `None` picks access with a tag, trunk without.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "vlan_mode_serde"
+    )]
+    pub vlan_mode: Option<VlanMode>,
+    /// `bond_mode`; `None` means active-backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bond_mode: Option<BondMode>,
+    /// `lacp`; `None` means off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lacp: Option<LacpMode>,
+    /// Milliseconds a member must stay up before it is enabled.
+    #[serde(default)]
+    pub bond_updelay: i64,
+    /// Milliseconds a member must stay down before it is disabled.
+    #[serde(default)]
+    pub bond_downdelay: i64,
+    /// Accepted for compatibility; rvswitch creates no fake interface.
+    #[serde(default)]
+    pub bond_fake_iface: bool,
+    /// This port is the fake bridge (VLAN bridge) of the same name.
+    #[serde(default)]
+    pub fake_bridge: bool,
+    /// `lacp-time`, `lacp-system-id`, `lacp-system-priority`,
+    /// `lacp-fallback-ab`, `bond-detect-mode`, `bond-miimon-interval`,
+    /// `bond-rebalance-interval`, `bond-primary`, `bond-hash-basis`.
+    #[serde(default)]
+    pub other_config: StrMap,
+    /// For use by external tools.
+    #[serde(default)]
+    pub external_ids: StrMap,
+}
+
+/// `type` of an interface.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IfaceType {
+    /// `""`: an OVS "system" (kernel) interface. rvswitch has no kernel
+    /// datapath, so such an interface is stored but not opened: the daemon
+    /// reports an `error` on it until its type is set to a supported one.
+    #[serde(rename = "")]
+    System,
+    /// `internal`: the bridge's local port (and fake bridges).
+    #[serde(rename = "internal")]
+    Internal,
+    /// `dpdk`: a DPDK ethdev from `options:dpdk-devargs`.
+    #[serde(rename = "dpdk")]
+    Dpdk,
+    /// `dpdkvhostuserclient`: vhost-user client on `options:vhost-server-path`.
+    #[serde(rename = "dpdkvhostuserclient")]
+    DpdkVhostUserClient,
+}
+
+impl IfaceType {
+    /// OVS spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IfaceType::System => "",
+            IfaceType::Internal => "internal",
+            IfaceType::Dpdk => "dpdk",
+            IfaceType::DpdkVhostUserClient => "dpdkvhostuserclient",
+        }
+    }
+
+    /// Parse the OVS spelling; `None` for types rvswitch does not support.
+    pub fn parse(s: &str) -> Option<IfaceType> {
+        Some(match s {
+            "" => IfaceType::System,
+            "internal" => IfaceType::Internal,
+            "dpdk" => IfaceType::Dpdk,
+            "dpdkvhostuserclient" => IfaceType::DpdkVhostUserClient,
+            _ => return None,
+        })
+    }
+
+    /// The types rvswitch supports, for error messages and `iface_types`.
+    pub const SUPPORTED: &'static [&'static str] = &["dpdk", "dpdkvhostuserclient", "internal"];
+}
+
+/// `admin_state` of an interface (configurable in rvswitch; read-only in OVS).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdminState {
+    /// Forwarding.
+    Up,
+    /// Not forwarding; the link stays configured.
+    Down,
+}
+
+impl AdminState {
+    /// OVS spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AdminState::Up => "up",
+            AdminState::Down => "down",
+        }
+    }
+}
+
+/// An interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interface {
+    /// Record id.
+    #[serde(rename = "_uuid")]
+    pub uuid: Uuid,
+    /// Interface name.
+    pub name: String,
+    /// `type`.
+    #[serde(rename = "type", default = "default_iface_type")]
+    pub iface_type: IfaceType,
+    /// `dpdk-devargs`, `vhost-server-path`, `n_rxq`, `n_rxq_desc`, `n_txq_desc`.
+    #[serde(default)]
+    pub options: StrMap,
+    /// Requested MTU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu_request: Option<i64>,
+    /// Administrative state; `None` means up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_state: Option<AdminState>,
+    /// Requested MAC address (internal interfaces).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "mac_serde")]
+    pub mac: Option<MacAddr>,
+    /// `lacp-port-id`, `lacp-port-priority`, `lacp-aggregation-key`; other
+    /// keys (such as `enable-vlan-splinters`) are stored and ignored.
+    #[serde(default)]
+    pub other_config: StrMap,
+    /// For use by external tools (libvirt's `iface-id`, `attached-mac`, ...).
+    #[serde(default)]
+    pub external_ids: StrMap,
+}
+
+fn default_iface_type() -> IfaceType {
+    IfaceType::System
+}
+
+mod vlan_mode_serde {
+    use datapath::vlan::VlanMode;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<VlanMode>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(m) => s.serialize_some(m.as_str()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<VlanMode>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) => VlanMode::parse(&s)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+mod mac_serde {
+    use datapath::wire::MacAddr;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<MacAddr>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(m) => s.serialize_some(&m.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MacAddr>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// A fake (VLAN) bridge: a port of `parent` with `fake_bridge=true`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeBridge {
+    /// Its name (= the port's name).
+    pub name: String,
+    /// The real bridge it lives on.
+    pub parent: String,
+    /// Its VLAN (= the port's tag).
+    pub vlan: u16,
+}
+
+impl Db {
+    /// An empty database with root record id `uuid`.
+    pub fn new(uuid: Uuid) -> Db {
+        Db {
+            uuid,
+            bridges: Vec::new(),
+            other_config: StrMap::new(),
+            external_ids: StrMap::new(),
+        }
+    }
+
+    /// The real bridge called `name`.
+    pub fn bridge(&self, name: &str) -> Option<&Bridge> {
+        self.bridges.iter().find(|b| b.name == name)
+    }
+
+    /// Index of the real bridge called `name`.
+    pub fn bridge_index(&self, name: &str) -> Option<usize> {
+        self.bridges.iter().position(|b| b.name == name)
+    }
+
+    /// The port called `name` and its bridge.
+    pub fn port(&self, name: &str) -> Option<(&Bridge, &Port)> {
+        self.bridges
+            .iter()
+            .find_map(|b| b.ports.iter().find(|p| p.name == name).map(|p| (b, p)))
+    }
+
+    /// (bridge, port) indices of the port called `name`.
+    pub fn port_index(&self, name: &str) -> Option<(usize, usize)> {
+        self.bridges.iter().enumerate().find_map(|(bi, b)| {
+            b.ports
+                .iter()
+                .position(|p| p.name == name)
+                .map(|pi| (bi, pi))
+        })
+    }
+
+    /// The interface called `name` with its bridge and port.
+    pub fn interface(&self, name: &str) -> Option<(&Bridge, &Port, &Interface)> {
+        self.interfaces().find(|(_, _, i)| i.name == name)
+    }
+
+    /// (bridge, port, interface) indices of the interface called `name`.
+    pub fn interface_index(&self, name: &str) -> Option<(usize, usize, usize)> {
+        for (bi, b) in self.bridges.iter().enumerate() {
+            for (pi, p) in b.ports.iter().enumerate() {
+                if let Some(ii) = p.interfaces.iter().position(|i| i.name == name) {
+                    return Some((bi, pi, ii));
+                }
+            }
+        }
+        None
+    }
+
+    /// Every port with its bridge.
+    pub fn ports(&self) -> impl Iterator<Item = (&Bridge, &Port)> {
+        self.bridges
+            .iter()
+            .flat_map(|b| b.ports.iter().map(move |p| (b, p)))
+    }
+
+    /// Every interface with its bridge and port.
+    pub fn interfaces(&self) -> impl Iterator<Item = (&Bridge, &Port, &Interface)> {
+        self.ports()
+            .flat_map(|(b, p)| p.interfaces.iter().map(move |i| (b, p, i)))
+    }
+
+    /// Every fake bridge, in bridge then port order. As in ovs-vsctl, only
+    /// the first fake bridge of a parent for a given VLAN counts.
+    pub fn fake_bridges(&self) -> Vec<FakeBridge> {
+        let mut out: Vec<FakeBridge> = Vec::new();
+        for b in &self.bridges {
+            for p in &b.ports {
+                if let (true, Some(vlan)) = (p.fake_bridge, p.tag) {
+                    let dup = out.iter().any(|f| f.parent == b.name && f.vlan == vlan)
+                        || out.iter().any(|f| f.name == p.name)
+                        || self.bridge(&p.name).is_some();
+                    if !dup {
+                        out.push(FakeBridge {
+                            name: p.name.clone(),
+                            parent: b.name.clone(),
+                            vlan,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The fake bridge called `name`.
+    pub fn fake_bridge(&self, name: &str) -> Option<FakeBridge> {
+        self.fake_bridges().into_iter().find(|f| f.name == name)
+    }
+
+    /// The bridge `ovs-vsctl` reports a port as belonging to: the fake
+    /// bridge of the parent whose VLAN equals the port's tag, if any, else
+    /// the real bridge.
+    pub fn logical_bridge_of(&self, bridge: &Bridge, port: &Port) -> String {
+        if let Some(tag) = port.tag {
+            if let Some(f) = self
+                .fake_bridges()
+                .into_iter()
+                .find(|f| f.parent == bridge.name && f.vlan == tag)
+            {
+                return f.name;
+            }
+        }
+        bridge.name.clone()
+    }
+
+    /// `other_config:pmd-cpu-mask` as a list of CPU numbers, if set.
+    pub fn pmd_cpus(&self) -> Option<Vec<usize>> {
+        self.other_config
+            .get("pmd-cpu-mask")
+            .and_then(|m| parse_cpu_mask(m).ok())
+    }
+
+    /// `other_config:dpdk-lcore-mask` as a list of CPU numbers, if set.
+    pub fn dpdk_lcores(&self) -> Option<Vec<usize>> {
+        self.other_config
+            .get("dpdk-lcore-mask")
+            .and_then(|m| parse_cpu_mask(m).ok())
+    }
+
+    /// `other_config:dpdk-init` (`true`, `try`, or false).
+    pub fn dpdk_init(&self) -> bool {
+        matches!(
+            self.other_config.get("dpdk-init").map(String::as_str),
+            Some("true" | "try")
+        )
+    }
+
+    /// `other_config:vhost-iommu-support`.
+    pub fn vhost_iommu_support(&self) -> bool {
+        self.other_config
+            .get("vhost-iommu-support")
+            .map(String::as_str)
+            == Some("true")
+    }
+}
+
+/// Parse a hexadecimal CPU mask (`0x33`, `33`, `0X3f`) into CPU numbers,
+/// lowest first.
+pub fn parse_cpu_mask(s: &str) -> Result<Vec<usize>, String> {
+    let t = s.trim();
+    let digits = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    if digits.is_empty() || digits.len() > 256 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "\"{s}\" is not a hexadecimal CPU mask (expected something like 0x33)"
+        ));
+    }
+    let mut cpus = Vec::new();
+    for (pos, c) in digits.bytes().rev().enumerate() {
+        let nibble = (c as char).to_digit(16).unwrap_or(0);
+        for bit in 0..4 {
+            if nibble & (1 << bit) != 0 {
+                cpus.push(pos * 4 + bit);
+            }
+        }
+    }
+    Ok(cpus)
+}
+
+fn map_int(m: &StrMap, key: &str) -> Option<i64> {
+    m.get(key).and_then(|v| crate::value::parse_i64(v))
+}
+
+fn map_bool(m: &StrMap, key: &str) -> Option<bool> {
+    match m.get(key).map(String::as_str) {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => None,
+    }
+}
+
+impl Bridge {
+    /// A bridge with no ports.
+    pub fn new(uuid: Uuid, name: &str) -> Bridge {
+        Bridge {
+            uuid,
+            name: name.to_string(),
+            datapath_type: String::new(),
+            fail_mode: None,
+            other_config: StrMap::new(),
+            external_ids: StrMap::new(),
+            ports: Vec::new(),
+        }
+    }
+
+    /// The port called `name`.
+    pub fn port(&self, name: &str) -> Option<&Port> {
+        self.ports.iter().find(|p| p.name == name)
+    }
+
+    /// `other_config:mac-aging-time` in seconds (default 300).
+    pub fn mac_aging_time_s(&self) -> u64 {
+        map_int(&self.other_config, "mac-aging-time")
+            .filter(|v| *v > 0)
+            .map(|v| v as u64)
+            .unwrap_or(300)
+    }
+
+    /// `other_config:mac-table-size` (default 8192).
+    pub fn mac_table_size(&self) -> usize {
+        map_int(&self.other_config, "mac-table-size")
+            .filter(|v| *v > 0)
+            .map(|v| v as usize)
+            .unwrap_or(8192)
+    }
+
+    /// `other_config:hwaddr`.
+    pub fn hwaddr(&self) -> Option<MacAddr> {
+        self.other_config.get("hwaddr").and_then(|s| s.parse().ok())
+    }
+}
+
+impl Port {
+    /// A port with the given interfaces and no other settings.
+    pub fn new(uuid: Uuid, name: &str, interfaces: Vec<Interface>) -> Port {
+        Port {
+            uuid,
+            name: name.to_string(),
+            interfaces,
+            tag: None,
+            trunks: Vec::new(),
+            vlan_mode: None,
+            bond_mode: None,
+            lacp: None,
+            bond_updelay: 0,
+            bond_downdelay: 0,
+            bond_fake_iface: false,
+            fake_bridge: false,
+            other_config: StrMap::new(),
+            external_ids: StrMap::new(),
+        }
+    }
+
+    /// Whether the port is a bond (more than one interface).
+    pub fn is_bond(&self) -> bool {
+        self.interfaces.len() > 1
+    }
+
+    /// `trunks` as a set.
+    pub fn trunk_set(&self) -> VlanSet {
+        let mut s = VlanSet::empty();
+        for v in &self.trunks {
+            s.insert(*v);
+        }
+        s
+    }
+
+    /// The resolved VLAN configuration.
+    pub fn port_vlan(&self) -> Result<PortVlan, VlanConfigError> {
+        PortVlan::new(self.vlan_mode, self.tag, &self.trunk_set())
+    }
+
+    /// `bond_mode` with OVS's default (active-backup).
+    pub fn bond_mode(&self) -> BondMode {
+        self.bond_mode.unwrap_or(BondMode::ActiveBackup)
+    }
+
+    /// `lacp` with OVS's default (off).
+    pub fn lacp_mode(&self) -> LacpMode {
+        self.lacp.unwrap_or(LacpMode::Off)
+    }
+
+    /// `other_config:lacp-time` (default slow).
+    pub fn lacp_time(&self) -> LacpTime {
+        match self.other_config.get("lacp-time").map(String::as_str) {
+            Some("fast") => LacpTime::Fast,
+            _ => LacpTime::Slow,
+        }
+    }
+
+    /// `other_config:lacp-system-id`.
+    pub fn lacp_system_id(&self) -> Option<MacAddr> {
+        self.other_config
+            .get("lacp-system-id")
+            .and_then(|s| s.parse().ok())
+    }
+
+    /// `other_config:lacp-system-priority` (default 65534, as OVS).
+    pub fn lacp_system_priority(&self) -> u16 {
+        map_int(&self.other_config, "lacp-system-priority")
+            .and_then(|v| u16::try_from(v).ok())
+            .filter(|v| *v > 0)
+            .unwrap_or(65534)
+    }
+
+    /// `other_config:lacp-fallback-ab` (default false).
+    pub fn lacp_fallback_ab(&self) -> bool {
+        map_bool(&self.other_config, "lacp-fallback-ab").unwrap_or(false)
+    }
+
+    /// `other_config:bond-detect-mode` (default carrier).
+    pub fn bond_detect_mode(&self) -> DetectMode {
+        match self
+            .other_config
+            .get("bond-detect-mode")
+            .map(String::as_str)
+        {
+            Some("miimon") => DetectMode::Miimon,
+            _ => DetectMode::Carrier,
+        }
+    }
+
+    /// `other_config:bond-miimon-interval` in ms (default 200).
+    pub fn bond_miimon_interval_ms(&self) -> u64 {
+        map_int(&self.other_config, "bond-miimon-interval")
+            .filter(|v| *v > 0)
+            .map(|v| v as u64)
+            .unwrap_or(200)
+    }
+
+    /// `other_config:bond-rebalance-interval` in ms (default 10000; 0
+    /// disables rebalancing; values below 1000 mean 1000, as OVS).
+    pub fn bond_rebalance_interval_ms(&self) -> u64 {
+        match map_int(&self.other_config, "bond-rebalance-interval") {
+            Some(0) => 0,
+            Some(v) if v > 0 => (v as u64).max(1000),
+            _ => 10_000,
+        }
+    }
+
+    /// `other_config:bond-primary`.
+    pub fn bond_primary(&self) -> Option<&str> {
+        self.other_config.get("bond-primary").map(String::as_str)
+    }
+
+    /// `other_config:bond-hash-basis` (default 0).
+    pub fn bond_hash_basis(&self) -> u64 {
+        map_int(&self.other_config, "bond-hash-basis")
+            .map(|v| v as u64)
+            .unwrap_or(0)
+    }
+
+    /// `bond_updelay` in ms (negative values count as 0).
+    pub fn updelay_ms(&self) -> u64 {
+        self.bond_updelay.max(0) as u64
+    }
+
+    /// `bond_downdelay` in ms (negative values count as 0).
+    pub fn downdelay_ms(&self) -> u64 {
+        self.bond_downdelay.max(0) as u64
+    }
+}
+
+impl Interface {
+    /// An interface of type `""` with no settings.
+    pub fn new(uuid: Uuid, name: &str) -> Interface {
+        Interface {
+            uuid,
+            name: name.to_string(),
+            iface_type: IfaceType::System,
+            options: StrMap::new(),
+            mtu_request: None,
+            admin_state: None,
+            mac: None,
+            other_config: StrMap::new(),
+            external_ids: StrMap::new(),
+        }
+    }
+
+    /// An `internal` interface (a bridge's local port).
+    pub fn internal(uuid: Uuid, name: &str) -> Interface {
+        Interface {
+            iface_type: IfaceType::Internal,
+            ..Interface::new(uuid, name)
+        }
+    }
+
+    /// `options:dpdk-devargs`.
+    pub fn dpdk_devargs(&self) -> Option<&str> {
+        self.options.get("dpdk-devargs").map(String::as_str)
+    }
+
+    /// `options:vhost-server-path`.
+    pub fn vhost_server_path(&self) -> Option<&str> {
+        self.options.get("vhost-server-path").map(String::as_str)
+    }
+
+    /// `options:n_rxq` (default 1).
+    pub fn n_rxq(&self) -> u16 {
+        map_int(&self.options, "n_rxq")
+            .and_then(|v| u16::try_from(v).ok())
+            .filter(|v| *v > 0)
+            .unwrap_or(1)
+    }
+
+    /// `options:n_rxq_desc` (default 2048).
+    pub fn n_rxq_desc(&self) -> u16 {
+        map_int(&self.options, "n_rxq_desc")
+            .and_then(|v| u16::try_from(v).ok())
+            .filter(|v| *v > 0)
+            .unwrap_or(2048)
+    }
+
+    /// `options:n_txq_desc` (default 2048).
+    pub fn n_txq_desc(&self) -> u16 {
+        map_int(&self.options, "n_txq_desc")
+            .and_then(|v| u16::try_from(v).ok())
+            .filter(|v| *v > 0)
+            .unwrap_or(2048)
+    }
+
+    /// `admin_state` with the default (up).
+    pub fn admin_up(&self) -> bool {
+        self.admin_state != Some(AdminState::Down)
+    }
+
+    /// `other_config:lacp-port-id`.
+    pub fn lacp_port_id(&self) -> Option<u16> {
+        map_int(&self.other_config, "lacp-port-id").and_then(|v| u16::try_from(v).ok())
+    }
+
+    /// `other_config:lacp-port-priority`.
+    pub fn lacp_port_priority(&self) -> Option<u16> {
+        map_int(&self.other_config, "lacp-port-priority").and_then(|v| u16::try_from(v).ok())
+    }
+
+    /// `other_config:lacp-aggregation-key`.
+    pub fn lacp_aggregation_key(&self) -> Option<u16> {
+        map_int(&self.other_config, "lacp-aggregation-key").and_then(|v| u16::try_from(v).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(n: u8) -> Uuid {
+        Uuid::from_random_bytes([n; 16])
+    }
+
+    #[test]
+    fn cpu_masks() {
+        assert_eq!(parse_cpu_mask("0x33").unwrap(), vec![0, 1, 4, 5]);
+        assert_eq!(parse_cpu_mask("2").unwrap(), vec![1]);
+        assert_eq!(parse_cpu_mask("0X100").unwrap(), vec![8]);
+        for bad in ["", "0x", "0xg", "33h", "-1", "1 2"] {
+            assert!(parse_cpu_mask(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn serde_round_trip_uses_ovs_spellings() {
+        let mut db = Db::new(u(1));
+        let mut br = Bridge::new(u(2), "br0");
+        let mut i = Interface::new(u(3), "vhu0");
+        i.iface_type = IfaceType::DpdkVhostUserClient;
+        i.mac = Some("52:54:00:00:00:01".parse().unwrap());
+        let mut p = Port::new(u(4), "vhu0", vec![i]);
+        p.vlan_mode = Some(VlanMode::NativeUntagged);
+        p.tag = Some(5);
+        p.bond_mode = Some(BondMode::BalanceTcp);
+        br.ports.push(p);
+        db.bridges.push(br);
+        let j = serde_json::to_value(&db).unwrap();
+        let port = &j["bridges"][0]["ports"][0];
+        assert_eq!(port["vlan_mode"], "native-untagged");
+        assert_eq!(port["bond_mode"], "balance-tcp");
+        assert_eq!(port["interfaces"][0]["type"], "dpdkvhostuserclient");
+        assert_eq!(port["interfaces"][0]["mac"], "52:54:00:00:00:01");
+        let back: Db = serde_json::from_value(j).unwrap();
+        assert_eq!(back, db);
+    }
+
+    #[test]
+    fn knob_defaults_and_values() {
+        let mut p = Port::new(u(1), "bond0", vec![]);
+        assert_eq!(p.lacp_time(), LacpTime::Slow);
+        assert_eq!(p.bond_miimon_interval_ms(), 200);
+        assert_eq!(p.bond_rebalance_interval_ms(), 10_000);
+        assert_eq!(p.bond_mode(), BondMode::ActiveBackup);
+        p.other_config.insert("lacp-time".into(), "fast".into());
+        p.other_config
+            .insert("bond-rebalance-interval".into(), "500".into());
+        p.other_config
+            .insert("bond-detect-mode".into(), "miimon".into());
+        assert_eq!(p.lacp_time(), LacpTime::Fast);
+        assert_eq!(p.bond_rebalance_interval_ms(), 1000);
+        assert_eq!(p.bond_detect_mode(), DetectMode::Miimon);
+        let i = Interface::new(u(2), "x");
+        assert_eq!((i.n_rxq(), i.n_rxq_desc()), (1, 2048));
+        assert!(i.admin_up());
+    }
+}
