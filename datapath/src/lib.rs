@@ -17,6 +17,8 @@
 //! - [`mem`]: in-memory packets and ports for tests and benchmarks.
 //! - [`counters`]: named per-interface counters.
 //! - [`pipeline`]: the burst pipeline.
+//! - [`testkit`]: a one-bridge in-memory switch and frame builders for tests
+//!   and benchmarks.
 
 pub mod bond;
 pub mod counters;
@@ -26,6 +28,7 @@ pub mod mac_table;
 pub mod mem;
 pub mod packet;
 pub mod pipeline;
+pub mod testkit;
 pub mod time;
 pub mod vlan;
 pub mod wire;

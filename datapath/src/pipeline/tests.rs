@@ -1,0 +1,486 @@
+use crate::bond::{Bond, BondConfig, BondMode, BondView, DetectMode};
+use crate::counters::Counter;
+use crate::mac_table::MacTable;
+use crate::testkit::{mac, raw_frame, udp_frame, udp_frame_ip, vid_of, Rig};
+use crate::vlan::{PortVlan, VlanMode, VlanSet};
+use crate::wire::ethernet::{ETHERTYPE_QINQ, ETHERTYPE_SLOW};
+use crate::wire::MacAddr;
+
+fn trunk(list: &str) -> PortVlan {
+    PortVlan::new(Some(VlanMode::Trunk), None, &VlanSet::parse(list).unwrap()).unwrap()
+}
+
+/// The how-to topology: A access 300, B trunk 300,301, C access 301.
+fn how_to() -> (Rig, u16, u16, u16) {
+    let mut r = Rig::default();
+    let (_, a) = r.add_port("a", PortVlan::access(300));
+    let (_, b) = r.add_port("b", trunk("300,301"));
+    let (_, c) = r.add_port("c", PortVlan::access(301));
+    (r, a, b, c)
+}
+
+#[test]
+fn access_to_trunk_tags_and_back_untags_then_unicast() {
+    let (mut r, a, b, c) = how_to();
+    let (ma, mb) = (mac(0xa), mac(0xb));
+    // A → B (unknown destination): flooded in VLAN 300 to B only, tagged.
+    r.send(a, &[udp_frame(mb, ma, None, 1, 2)]);
+    let out = r.sent(b);
+    assert_eq!(out.len(), 1);
+    assert_eq!(vid_of(&out[0]), Some(300));
+    assert_eq!(out[0].len(), 64);
+    assert!(r.sent(c).is_empty(), "VLAN 301 port saw VLAN 300 traffic");
+    assert!(r.sent(a).is_empty(), "frame returned to its ingress port");
+    // B → A tagged 300: A learned, so unicast to A only, untagged.
+    r.send(b, &[udp_frame(ma, mb, Some(300), 2, 1)]);
+    let out = r.sent(a);
+    assert_eq!(out, vec![udp_frame(ma, mb, None, 2, 1)]);
+    assert!(r.sent(c).is_empty());
+    // Both learned on VLAN 300.
+    assert_eq!(r.mac().lookup(300, ma), Some(0));
+    assert_eq!(r.mac().lookup(300, mb), Some(1));
+    // A → B again is unicast (C sees nothing even though it would flood).
+    r.send(a, &[udp_frame(mb, ma, None, 1, 2)]);
+    assert_eq!(r.sent(b), vec![udp_frame(mb, ma, Some(300), 1, 2)]);
+    assert_eq!(r.counter(a, Counter::RxPackets), 2);
+    assert_eq!(r.counter(b, Counter::TxPackets), 2);
+    assert_eq!(r.counter(b, Counter::TxBytes), 128);
+    assert_eq!(r.drops(a) + r.drops(b) + r.drops(c), 0);
+}
+
+#[test]
+fn flood_edits_each_copy_for_its_port() {
+    let mut r = Rig::default();
+    let (_, a) = r.add_port("a", PortVlan::access(300));
+    let (_, t1) = r.add_port("t1", trunk("300"));
+    let (_, t2) = r.add_port("t2", trunk(""));
+    let nu = PortVlan::new(Some(VlanMode::NativeUntagged), Some(300), &VlanSet::empty()).unwrap();
+    let (_, n1) = r.add_port("n1", nu);
+    let (_, other) = r.add_port("other", PortVlan::access(5));
+    let bcast = udp_frame(MacAddr::BROADCAST, mac(1), None, 1, 2);
+    r.send(a, std::slice::from_ref(&bcast));
+    assert_eq!(vid_of(&r.sent(t1)[0]), Some(300));
+    assert_eq!(vid_of(&r.sent(t2)[0]), Some(300));
+    assert_eq!(
+        r.sent(n1),
+        vec![bcast],
+        "native-untagged sends its native VLAN untagged"
+    );
+    assert!(r.sent(other).is_empty());
+    assert!(r.sent(a).is_empty());
+    // From the trunk, tagged 300: the access port and native port get it untagged.
+    r.send(
+        t1,
+        &[udp_frame(MacAddr::BROADCAST, mac(2), Some(300), 1, 2)],
+    );
+    assert_eq!(vid_of(&r.sent(a)[0]), None);
+    assert_eq!(vid_of(&r.sent(n1)[0]), None);
+    assert_eq!(vid_of(&r.sent(t2)[0]), Some(300));
+    assert!(r.sent(t1).is_empty());
+}
+
+#[test]
+fn vlan_ingress_drops_are_counted() {
+    let (mut r, a, b, c) = how_to();
+    // Tagged on an access port, even with its own VLAN.
+    r.send(a, &[udp_frame(mac(9), mac(1), Some(300), 1, 2)]);
+    // VLAN 302 on a trunk carrying 300,301.
+    r.send(b, &[udp_frame(mac(9), mac(2), Some(302), 1, 2)]);
+    // Untagged on that trunk (VLAN 0 not trunked).
+    r.send(b, &[udp_frame(mac(9), mac(2), None, 1, 2)]);
+    assert_eq!(r.counter(a, Counter::RxVlanFiltered), 1);
+    assert_eq!(r.counter(b, Counter::RxVlanFiltered), 2);
+    for i in [a, b, c] {
+        assert!(r.sent(i).is_empty());
+    }
+    assert!(r.mac().is_empty(), "dropped frames must not be learned");
+}
+
+#[test]
+fn double_tagged_frame_cannot_hop_from_access_port() {
+    let (mut r, a, b, c) = how_to();
+    // Outer 300, inner 301 into access 300.
+    let mut f = udp_frame(MacAddr::BROADCAST, mac(1), Some(301), 1, 2);
+    f.splice(12..12, [0x81, 0x00, 0x01, 0x2c]);
+    r.send(a, &[f]);
+    assert_eq!(r.counter(a, Counter::RxVlanFiltered), 1);
+    assert!(r.sent(b).is_empty() && r.sent(c).is_empty());
+    // An 802.1ad outer tag is not a VLAN these ports accept.
+    let mut q = udp_frame(MacAddr::BROADCAST, mac(1), None, 1, 2);
+    q.splice(
+        12..12,
+        [
+            (ETHERTYPE_QINQ >> 8) as u8,
+            ETHERTYPE_QINQ as u8,
+            0x01,
+            0x2c,
+        ],
+    );
+    r.send(b, &[q]);
+    assert_eq!(r.counter(b, Counter::RxVlanFiltered), 1);
+    assert!(r.sent(a).is_empty() && r.sent(c).is_empty());
+}
+
+#[test]
+fn double_tagged_on_trunk_keeps_inner_tag_and_stays_in_outer_vlan() {
+    let (mut r, a, b, c) = how_to();
+    let mut f = udp_frame(MacAddr::BROADCAST, mac(1), Some(301), 1, 2);
+    f.splice(12..12, [0x81, 0x00, 0x01, 0x2c]); // outer 300
+    r.send(b, &[f]);
+    let out = r.sent(a);
+    assert_eq!(out.len(), 1);
+    // The outer tag is gone; the inner 301 is payload of VLAN 300.
+    assert_eq!(vid_of(&out[0]), Some(301));
+    assert!(r.sent(c).is_empty(), "inner tag must not select VLAN 301");
+}
+
+#[test]
+fn hairpin_is_dropped() {
+    let (mut r, a, b, _) = how_to();
+    r.send(a, &[udp_frame(MacAddr::BROADCAST, mac(1), None, 1, 2)]);
+    r.send(a, &[udp_frame(MacAddr::BROADCAST, mac(2), None, 1, 2)]);
+    r.sent(b);
+    r.send(a, &[udp_frame(mac(2), mac(1), None, 1, 2)]);
+    assert_eq!(r.counter(a, Counter::RxHairpin), 1);
+    assert!(r.sent(a).is_empty() && r.sent(b).is_empty());
+}
+
+#[test]
+fn station_move_updates_entry() {
+    let (mut r, a, b, _) = how_to();
+    r.send(a, &[udp_frame(MacAddr::BROADCAST, mac(7), None, 1, 2)]);
+    assert_eq!(r.mac().lookup(300, mac(7)), Some(0));
+    r.send(b, &[udp_frame(MacAddr::BROADCAST, mac(7), Some(300), 1, 2)]);
+    assert_eq!(r.mac().lookup(300, mac(7)), Some(1));
+    r.sent(a);
+    r.sent(b);
+    r.send(a, &[udp_frame(mac(7), mac(8), None, 1, 2)]);
+    assert_eq!(r.sent(b).len(), 1);
+}
+
+#[test]
+fn slow_protocols_go_to_control_only_on_lacp_interfaces() {
+    let (mut r, a, b, c) = how_to();
+    let lacp = raw_frame(MacAddr::SLOW_PROTOCOLS, mac(1), ETHERTYPE_SLOW);
+    let stp = raw_frame(MacAddr([0x01, 0x80, 0xc2, 0, 0, 0]), mac(1), 0x0026);
+    r.send(a, &[lacp.clone(), stp.clone()]);
+    assert_eq!(r.counter(a, Counter::RxSlowProtocols), 1);
+    assert_eq!(r.counter(a, Counter::RxReservedMulticast), 1);
+    assert!(r.io.control.is_empty());
+    r.edit_iface(b, |i| i.lacp = true);
+    r.io.control_room = 1;
+    r.send(b, &[lacp.clone(), lacp.clone()]);
+    assert_eq!(r.io.control.len(), 1);
+    assert_eq!(r.io.control[0].0, b);
+    assert_eq!(r.counter(b, Counter::RxControlRingFull), 1);
+    for i in [a, b, c] {
+        assert!(
+            r.sent(i).is_empty(),
+            "slow-protocol frame reached another port"
+        );
+    }
+}
+
+#[test]
+fn malformed_and_oversize_frames_are_counted() {
+    let (mut r, a, b, _) = how_to();
+    r.send(a, &[vec![], vec![1, 2, 3], vec![0; 13]]);
+    assert_eq!(r.counter(a, Counter::RxMalformed), 3);
+    let mut big = udp_frame(MacAddr::BROADCAST, mac(1), None, 1, 2);
+    big.resize(1519, 0);
+    r.send(a, &[big]);
+    assert_eq!(r.counter(a, Counter::RxOversize), 1);
+    assert!(r.sent(b).is_empty());
+}
+
+#[test]
+fn tx_full_frees_and_counts() {
+    let (mut r, a, b, _) = how_to();
+    r.io.tx[b as usize].set_room(Some(5));
+    let frames: Vec<_> = (0..20)
+        .map(|i| udp_frame(MacAddr::BROADCAST, mac(1), None, i, 2))
+        .collect();
+    r.send(a, &frames);
+    assert_eq!(r.sent(b).len(), 5);
+    assert_eq!(r.counter(b, Counter::TxFull), 15);
+    assert_eq!(r.counter(b, Counter::TxPackets), 5);
+}
+
+#[test]
+fn link_down_port_is_not_flooded_and_unicast_to_it_is_counted() {
+    let (mut r, a, b, _) = how_to();
+    r.send(b, &[udp_frame(MacAddr::BROADCAST, mac(2), Some(300), 1, 2)]);
+    r.sent(a);
+    r.edit_iface(b, |i| i.link_up = false);
+    r.send(a, &[udp_frame(MacAddr::BROADCAST, mac(1), None, 1, 2)]);
+    assert_eq!(r.counter(a, Counter::RxNoOutput), 1);
+    r.send(a, &[udp_frame(mac(2), mac(1), None, 1, 2)]);
+    assert_eq!(r.counter(b, Counter::TxLinkDown), 1);
+}
+
+#[test]
+fn admin_down_interface_receives_nothing() {
+    let (mut r, a, b, _) = how_to();
+    r.edit_iface(a, |i| i.admin_up = false);
+    r.send(a, &[udp_frame(MacAddr::BROADCAST, mac(1), None, 1, 2)]);
+    assert_eq!(r.counter(a, Counter::RxAdminDown), 1);
+    assert!(r.sent(b).is_empty());
+}
+
+#[test]
+fn copy_failure_is_counted_and_the_last_port_still_gets_the_original() {
+    let mut r = Rig::default();
+    let (_, a) = r.add_port("a", PortVlan::access(1));
+    let (p1, b) = r.add_port("b", PortVlan::access(1));
+    let (_, c) = r.add_port("c", PortVlan::access(1));
+    let mut burst: crate::packet::Burst<_> = Default::default();
+    let mut p =
+        crate::mem::MemPacket::from_bytes(&udp_frame(MacAddr::BROADCAST, mac(1), None, 1, 2));
+    p.set_copy_fails(true);
+    burst.push(p);
+    let now = r.now;
+    r.pmd.process(&r.snap, a, &mut burst, now, &mut r.io);
+    r.pmd.flush(&r.snap, &mut r.io);
+    assert_eq!(r.port_counter(p1, Counter::TxCopyFailed), 1);
+    assert!(r.sent(b).is_empty());
+    assert_eq!(r.sent(c).len(), 1);
+}
+
+#[test]
+fn push_without_headroom_is_counted() {
+    let (mut r, a, b, _) = how_to();
+    let mut burst: crate::packet::Burst<_> = Default::default();
+    burst.push(
+        crate::mem::MemPacket::with_headroom(&udp_frame(MacAddr::BROADCAST, mac(1), None, 1, 2), 0)
+            .unwrap(),
+    );
+    let now = r.now;
+    r.pmd.process(&r.snap, a, &mut burst, now, &mut r.io);
+    r.pmd.flush(&r.snap, &mut r.io);
+    assert_eq!(r.counter(b, Counter::TxNoHeadroom), 1);
+}
+
+// ---- bonds ----
+
+fn bond_view(mode: BondMode, lacp: bool, n: u16) -> BondView {
+    let cfg = BondConfig {
+        mode,
+        lacp,
+        detect: DetectMode::Carrier,
+        rebalance_interval_ms: 0,
+        ..BondConfig::default()
+    };
+    let members: Vec<u16> = (0..n).collect();
+    let now = crate::time::Millis::from_secs(1);
+    let mut bond = Bond::new(cfg, &members, now);
+    for m in &members {
+        let _ = bond.set_carrier(*m, true, now);
+    }
+    if lacp {
+        let en: Vec<(u16, bool)> = members.iter().map(|m| (*m, true)).collect();
+        let _ = bond.set_lacp(true, &en, now);
+    }
+    let _ = bond.tick(now + 10_000);
+    bond.view()
+}
+
+#[test]
+fn balance_tcp_spreads_flows_over_members_by_five_tuple() {
+    let mut r = Rig::default();
+    let (_, a) = r.add_port("a", PortVlan::access(300));
+    let (_, m) = r.add_bond(
+        "bond0",
+        trunk("11,300-304"),
+        2,
+        bond_view(BondMode::BalanceTcp, true, 2),
+    );
+    // Learn the remote MAC behind the bond.
+    r.send(
+        m[0],
+        &[udp_frame(MacAddr::BROADCAST, mac(0xb), Some(300), 1, 1)],
+    );
+    r.sent(a);
+    let frames: Vec<_> = (0..1000u16)
+        .map(|i| {
+            udp_frame_ip(
+                mac(0xb),
+                mac(0xa),
+                None,
+                [10, 0, (i >> 8) as u8, i as u8],
+                [10, 1, 0, 1],
+                1000 + i,
+                80,
+            )
+        })
+        .collect();
+    r.send(a, &frames);
+    let (s0, s1) = (r.sent(m[0]), r.sent(m[1]));
+    assert_eq!(s0.len() + s1.len(), 1000);
+    assert!(
+        s0.len() > 300 && s1.len() > 300,
+        "uneven spread {} / {}",
+        s0.len(),
+        s1.len()
+    );
+    assert!(s0.iter().chain(&s1).all(|f| vid_of(f) == Some(300)));
+    // The same flow always takes the same member.
+    r.send(a, &frames[..1]);
+    r.send(a, &frames[..1]);
+    let (t0, t1) = (r.sent(m[0]).len(), r.sent(m[1]).len());
+    assert!((t0, t1) == (2, 0) || (t0, t1) == (0, 2));
+}
+
+#[test]
+fn bond_member_failover_moves_traffic_at_once() {
+    let mut r = Rig::default();
+    let (_, a) = r.add_port("a", PortVlan::access(1));
+    let cfg = BondConfig {
+        mode: BondMode::BalanceSlb,
+        detect: DetectMode::Carrier,
+        ..BondConfig::default()
+    };
+    let now = r.now;
+    let mut bond = Bond::new(cfg, &[0, 1], now);
+    let _ = bond.set_carrier(0, true, now);
+    let _ = bond.set_carrier(1, true, now);
+    let (p, m) = r.add_bond("bond0", trunk(""), 2, bond.view());
+    let frames: Vec<_> = (0..64u16)
+        .map(|i| udp_frame(mac(0xb), mac(100 + i), None, 1, 2))
+        .collect();
+    r.send(a, &frames);
+    assert!(!r.sent(m[0]).is_empty() && !r.sent(m[1]).is_empty());
+    let _ = bond.set_carrier(1, false, now);
+    r.set_bond_view(p, bond.view());
+    r.send(a, &frames);
+    assert_eq!(r.sent(m[0]).len(), 64);
+    assert!(r.sent(m[1]).is_empty());
+}
+
+#[test]
+fn bond_without_members_counts_no_member() {
+    let mut r = Rig::default();
+    let (_, a) = r.add_port("a", PortVlan::access(1));
+    let (p, _) = r.add_bond(
+        "bond0",
+        trunk(""),
+        2,
+        BondView::down(BondMode::BalanceTcp, &[0, 1], 0),
+    );
+    r.send(a, &[udp_frame(mac(0xb), mac(1), None, 1, 2)]);
+    assert_eq!(
+        r.counter(a, Counter::RxNoOutput),
+        1,
+        "a down bond is not a flood target"
+    );
+    // Unicast to a MAC learned on the bond earlier, then the bond went down.
+    r.mac().add_static(1, mac(0xb), p).unwrap();
+    r.send(a, &[udp_frame(mac(0xb), mac(1), None, 1, 2)]);
+    assert_eq!(r.port_counter(p, Counter::TxNoMember), 1);
+}
+
+#[test]
+fn active_backup_drops_frames_on_the_backup_member() {
+    let mut r = Rig::default();
+    let (_, a) = r.add_port("a", PortVlan::access(1));
+    let (_, m) = r.add_bond(
+        "bond0",
+        PortVlan::access(1),
+        2,
+        bond_view(BondMode::ActiveBackup, false, 2),
+    );
+    let view = match &r.snap.bridges[0].ports[1].kind {
+        crate::pipeline::PortKind::Bond(b) => b.view.clone(),
+        _ => unreachable!(),
+    };
+    let active = view.active.unwrap() as usize;
+    let backup = 1 - active;
+    r.send(
+        m[backup],
+        &[udp_frame(MacAddr::BROADCAST, mac(5), None, 1, 2)],
+    );
+    assert_eq!(r.counter(m[backup], Counter::RxMemberDisabled), 1);
+    assert!(r.sent(a).is_empty());
+    r.send(
+        m[active],
+        &[udp_frame(MacAddr::BROADCAST, mac(5), None, 1, 2)],
+    );
+    assert_eq!(r.sent(a).len(), 1);
+    // Output uses the active member only.
+    r.send(a, &[udp_frame(mac(5), mac(6), None, 1, 2)]);
+    assert_eq!(r.sent(m[active]).len(), 1);
+    assert!(r.sent(m[backup]).is_empty());
+}
+
+#[test]
+fn balance_slb_loop_prevention() {
+    let mut r = Rig::default();
+    let (_, a) = r.add_port("a", PortVlan::access(1));
+    let (_, m) = r.add_bond(
+        "bond0",
+        PortVlan::access(1),
+        2,
+        bond_view(BondMode::BalanceSlb, false, 2),
+    );
+    let view = match &r.snap.bridges[0].ports[1].kind {
+        crate::pipeline::PortKind::Bond(b) => b.view.clone(),
+        _ => unreachable!(),
+    };
+    let active = view.active.unwrap() as usize;
+    let other = 1 - active;
+    // Broadcast on the non-active member is dropped.
+    r.send(
+        m[other],
+        &[udp_frame(MacAddr::BROADCAST, mac(5), None, 1, 2)],
+    );
+    assert_eq!(r.counter(m[other], Counter::RxBondLoop), 1);
+    // A learns mac(1); the physical switch reflects A's broadcast back on the bond.
+    r.send(a, &[udp_frame(MacAddr::BROADCAST, mac(1), None, 1, 2)]);
+    r.sent(m[0]);
+    r.sent(m[1]);
+    r.send(
+        m[active],
+        &[udp_frame(MacAddr::BROADCAST, mac(1), None, 1, 2)],
+    );
+    assert_eq!(r.counter(m[active], Counter::RxBondLoop), 1);
+    assert!(r.sent(a).is_empty(), "reflected frame reached its origin");
+    assert_eq!(
+        r.mac().lookup(1, mac(1)),
+        Some(0),
+        "reflection moved the entry"
+    );
+    // Unicast from a new station on the non-active member is fine.
+    r.send(m[other], &[udp_frame(mac(1), mac(9), None, 1, 2)]);
+    assert_eq!(r.sent(a).len(), 1);
+}
+
+#[test]
+fn eviction_keeps_established_entries_under_a_mac_flood() {
+    let mut r = Rig::new(MacTable::new(1000, 300));
+    let (_, a) = r.add_port("a", PortVlan::access(1));
+    let (_, b) = r.add_port("b", PortVlan::access(1));
+    let (_, c) = r.add_port("c", PortVlan::access(1));
+    r.send(a, &[udp_frame(mac(2), mac(1), None, 1, 2)]);
+    r.send(b, &[udp_frame(mac(1), mac(2), None, 1, 2)]);
+    let flood: Vec<_> = (0..20_000u32)
+        .map(|i| {
+            udp_frame(
+                MacAddr::BROADCAST,
+                MacAddr::from_u64(0x0200_0000_0000 | u64::from(i)),
+                None,
+                1,
+                2,
+            )
+        })
+        .collect();
+    r.send(c, &flood);
+    assert!(r.mac().len() <= 1000);
+    assert_eq!(r.mac().lookup(1, mac(1)), Some(0));
+    assert_eq!(r.mac().lookup(1, mac(2)), Some(1));
+    for i in [a, b, c] {
+        r.sent(i);
+    }
+    // The conversation is still unicast: C sees none of it.
+    r.send(a, &[udp_frame(mac(2), mac(1), None, 1, 2)]);
+    assert_eq!(r.sent(b).len(), 1);
+    assert!(r.sent(c).is_empty());
+}
