@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Start one rvswitch test guest (QEMU, TCG, 1 vCPU, busybox initramfs).
+# See scripts/guest/README.md.
+#
+# Usage:
+#   run-guest.sh --name vm1 [--cmdline "rv.ip=172.16.0.1/24 rv.ping=..."]
+#                [--nic vhost:/path/sock[,mac=52:54:00:00:00:01]]...
+#                [--nic socket:listen=127.0.0.1:PORT[,mac=...]]...
+#                [--nic socket:connect=127.0.0.1:PORT[,mac=...]]...
+#                [--log FILE] [--pidfile FILE] [--daemonize]
+#                [--mem MiB] [--kernel-args "..."] [--monitor SOCK] [--qmp SOCK]
+#                [--kernel FILE --initrd FILE] [--interactive]
+#                [--print-libvirt-xml] [--dry-run]
+#
+# NICs appear in the guest as eth0, eth1, ... in the order given. Their netdev
+# ids are net0, net1, ... and their device ids nic0, nic1, ... (for the QEMU
+# monitor: `set_link nic1 off` drops the guest's carrier on eth1).
+#
+# vhost NICs: QEMU is the vhost-user SERVER (it creates the socket), exactly as
+# libvirt runs <interface type='vhostuser'> with <source mode='server'/>. The
+# switch connects as client (and may reconnect). Like under libvirt, QEMU does
+# not start the guest until every vhost-user client has connected: start the
+# switch first (its client ports retry), or do not use --daemonize (which
+# returns only after that point) and run this script in the background.
+#
+# Without --mac, NIC N gets 52:54:XX:YY:ZZ:0N with XX:YY:ZZ derived from --name.
+#
+# --daemonize: QEMU forks into the background once its devices are set up
+# (listening sockets exist when this script returns); --pidfile gets its pid.
+# Without it, this script execs QEMU (so `run-guest.sh ... &` gives QEMU's pid).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+QEMU=${RVSWITCH_QEMU:-qemu-system-x86_64}
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+die() { echo "run-guest: $*" >&2; exit 2; }
+
+NAME='' CMDLINE='' LOG='' PIDFILE='' DAEMONIZE=0 MEM=256 KARGS='' MONITOR='' QMP=''
+KERNEL='' INITRD='' INTERACTIVE=0 PRINT_XML=0 DRY_RUN=0
+NICS=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --name) NAME=${2:?}; shift 2 ;;
+    --cmdline) CMDLINE=${2?}; shift 2 ;;
+    --nic) NICS+=("${2:?}"); shift 2 ;;
+    --log) LOG=${2:?}; shift 2 ;;
+    --pidfile) PIDFILE=${2:?}; shift 2 ;;
+    --daemonize) DAEMONIZE=1; shift ;;
+    --mem) MEM=${2:?}; shift 2 ;;
+    --kernel-args) KARGS=${2?}; shift 2 ;;
+    --monitor) MONITOR=${2:?}; shift 2 ;;
+    --qmp) QMP=${2:?}; shift 2 ;;
+    --kernel) KERNEL=${2:?}; shift 2 ;;
+    --initrd) INITRD=${2:?}; shift 2 ;;
+    --interactive) INTERACTIVE=1; shift ;;
+    --print-libvirt-xml) PRINT_XML=1; shift ;;
+    --dry-run) DRY_RUN=1; shift ;;
+    -h|--help) usage ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+
+[ -n "$NAME" ] || die "--name is required"
+case $NAME in *[!A-Za-z0-9_.-]*) die "--name may only hold letters, digits, '_', '.', '-'" ;; esac
+case $MEM in ''|*[!0-9]*) die "--mem takes MiB as an integer" ;; esac
+for w in $CMDLINE; do
+  case $w in rv.name=*) die "--cmdline must not set rv.name (use --name)" ;; esac
+done
+[ $INTERACTIVE = 1 ] && [ $DAEMONIZE = 1 ] && die "--interactive and --daemonize exclude each other"
+[ -n "$LOG" ] || LOG="${RVSWITCH_GUEST_DIR:-/var/tmp/rvswitch-guest}/$NAME.console.log"
+
+# default MACs: 52:54:<3 bytes of a hash of the name>:<nic index>
+hash=$(printf '%s' "$NAME" | cksum | cut -d' ' -f1)
+mac_base=$(printf '52:54:%02x:%02x:%02x' $(((hash >> 16) & 255)) $(((hash >> 8) & 255)) $((hash & 255)))
+
+QARGS=()
+XML=()
+SUMMARY=()
+i=0
+for spec in "${NICS[@]}"; do
+  kind=${spec%%:*}
+  rest=${spec#*:}
+  [ "$kind" != "$spec" ] || die "--nic '$spec': expected vhost:PATH or socket:listen=|connect=HOST:PORT"
+  main=${rest%%,*}
+  opts=
+  [ "$main" = "$rest" ] || opts=${rest#*,}
+  mac=$(printf '%s:%02x' "$mac_base" "$i")
+  IFS=, read -r -a olist <<<"$opts"
+  for o in "${olist[@]}"; do
+    case $o in
+      mac=*) mac=${o#mac=} ;;
+      '') ;;
+      *) die "--nic '$spec': unknown option '$o' (only mac=)" ;;
+    esac
+  done
+  [[ $mac =~ ^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$ ]] || die "--nic '$spec': bad MAC '$mac'"
+  (( (16#${mac:0:2} & 1) == 0 )) || die "--nic '$spec': MAC '$mac' is multicast"
+  case $kind in
+    vhost)
+      path=$main
+      [ -n "$path" ] || die "--nic '$spec': missing socket path"
+      case $path in *,*) die "--nic '$spec': socket path must not contain ','" ;; esac
+      mkdir -p "$(dirname "$path")"
+      QARGS+=(-chardev "socket,id=chr$i,path=$path,server=on,wait=off"
+        -netdev "vhost-user,id=net$i,chardev=chr$i")
+      XML+=("<interface type='vhostuser'>
+  <mac address='$mac'/>
+  <source type='unix' path='$path' mode='server'/>
+  <model type='virtio'/>
+</interface>")
+      ;;
+    socket)
+      case $main in
+        listen=*:*|connect=*:*) ;;
+        *) die "--nic '$spec': expected socket:listen=HOST:PORT or socket:connect=HOST:PORT" ;;
+      esac
+      QARGS+=(-netdev "socket,id=net$i,$main")
+      ;;
+    *) die "--nic '$spec': unknown kind '$kind' (vhost or socket)" ;;
+  esac
+  QARGS+=(-device "virtio-net-pci,id=nic$i,netdev=net$i,mac=$mac,vectors=0,speed=10000,duplex=full,romfile=")
+  SUMMARY+=("eth$i=$mac($spec)")
+  i=$((i + 1))
+done
+
+if [ $PRINT_XML = 1 ]; then
+  [ ${#XML[@]} -gt 0 ] || die "--print-libvirt-xml: no vhost NICs given"
+  echo "<!-- libvirt equivalent of the vhost NICs of $NAME. vhost-user also needs"
+  echo "     shared guest memory in the <domain>:"
+  echo "     <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking> -->"
+  printf '%s\n' "${XML[@]}"
+  exit 0
+fi
+
+if [ -z "$KERNEL" ] || [ -z "$INITRD" ]; then
+  [ -z "$KERNEL$INITRD" ] || die "--kernel and --initrd go together"
+  eval "$("$HERE/build-initramfs.sh")"
+  KERNEL=$RV_GUEST_KERNEL
+  INITRD=$RV_GUEST_INITRAMFS
+fi
+
+mkdir -p "$(dirname "$LOG")"
+APPEND="console=ttyS0,115200 loglevel=4 panic=-1 $KARGS rv.name=$NAME $CMDLINE"
+
+# shellcheck disable=SC2054 # commas belong to QEMU option values
+ARGS=(-name "$NAME,process=rvguest-$NAME"
+  -nodefaults -no-user-config -display none -vga none
+  -accel tcg -cpu max -smp 1
+  -m "${MEM}M" -object "memory-backend-memfd,id=mem,size=${MEM}M,share=on" -numa node,memdev=mem
+  -rtc base=utc -no-reboot
+  -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND")
+if [ $INTERACTIVE = 1 ]; then
+  ARGS+=(-chardev "stdio,id=con0,mux=on,signal=off,logfile=$LOG" -serial chardev:con0 -mon chardev=con0)
+else
+  ARGS+=(-chardev "file,id=con0,path=$LOG" -serial chardev:con0)
+fi
+[ -n "$MONITOR" ] && ARGS+=(-monitor "unix:$MONITOR,server=on,wait=off")
+[ -n "$QMP" ] && ARGS+=(-qmp "unix:$QMP,server=on,wait=off")
+[ -n "$PIDFILE" ] && ARGS+=(-pidfile "$PIDFILE")
+[ $DAEMONIZE = 1 ] && ARGS+=(-daemonize)
+ARGS+=("${QARGS[@]}")
+
+if [ $DRY_RUN = 1 ]; then
+  printf '%q ' "$QEMU" "${ARGS[@]}"
+  echo
+  exit 0
+fi
+
+echo "run-guest: $NAME: log=$LOG ${SUMMARY[*]}" >&2
+if [ $DAEMONIZE = 1 ]; then
+  "$QEMU" "${ARGS[@]}"
+else
+  exec "$QEMU" "${ARGS[@]}"
+fi
