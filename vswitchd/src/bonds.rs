@@ -1,0 +1,175 @@
+//! A bond port at run time: the bond machine, its LACP machine, and the
+//! glue between them. Member ids are the interfaces' positions in the port.
+
+use std::sync::Arc;
+
+use ctl::db::{self, Port};
+use datapath::bond::{Bond, BondActions, BondConfig, BondMode, DetectMode};
+use datapath::lacp::{Lacp, LacpActions, LacpConfig, LacpMode, MemberConfig, MemberId};
+use datapath::pipeline::BucketLoads;
+use datapath::time::Millis;
+use datapath::wire::MacAddr;
+
+/// The machines of one bond port.
+#[derive(Debug)]
+pub struct BondRt {
+    /// The bond machine.
+    pub bond: Bond,
+    /// LACP, unless `lacp=off`.
+    pub lacp: Option<Lacp>,
+    /// Member interface names; the index is the member id.
+    pub members: Vec<String>,
+    /// Tx bytes per bucket, written by PMDs.
+    pub loads: Arc<BucketLoads>,
+    /// The `loads` totals at the last rebalance.
+    pub last_loads: [u64; 256],
+    /// The configuration the machines were built from.
+    pub key: (BondConfig, Option<LacpConfig>, Vec<MemberConfig>),
+}
+
+fn bond_mode(m: db::BondMode) -> BondMode {
+    match m {
+        db::BondMode::ActiveBackup => BondMode::ActiveBackup,
+        db::BondMode::BalanceSlb => BondMode::BalanceSlb,
+        db::BondMode::BalanceTcp => BondMode::BalanceTcp,
+    }
+}
+
+/// The bond machine's configuration for `port`.
+pub fn bond_config(port: &Port) -> BondConfig {
+    let primary = port
+        .bond_primary()
+        .and_then(|p| port.interfaces.iter().position(|i| i.name == p))
+        .map(|i| i as MemberId);
+    BondConfig {
+        mode: bond_mode(port.bond_mode()),
+        updelay_ms: port.updelay_ms(),
+        downdelay_ms: port.downdelay_ms(),
+        detect: match port.bond_detect_mode() {
+            db::DetectMode::Carrier => DetectMode::Carrier,
+            db::DetectMode::Miimon => DetectMode::Miimon {
+                interval_ms: port.bond_miimon_interval_ms(),
+            },
+        },
+        rebalance_interval_ms: port.bond_rebalance_interval_ms(),
+        lacp: port.lacp_mode() != db::LacpMode::Off,
+        lacp_fallback_ab: port.lacp_fallback_ab(),
+        primary,
+        hash_basis: port.bond_hash_basis() as u32,
+    }
+}
+
+/// The LACP configuration for `port` on a bridge whose MAC is `bridge_mac`.
+pub fn lacp_config(port: &Port, bridge_mac: MacAddr) -> Option<LacpConfig> {
+    let mode = match port.lacp_mode() {
+        db::LacpMode::Off => return None,
+        db::LacpMode::Active => LacpMode::Active,
+        db::LacpMode::Passive => LacpMode::Passive,
+    };
+    let key = port
+        .interfaces
+        .iter()
+        .find_map(|i| i.lacp_aggregation_key())
+        .unwrap_or(0);
+    Some(LacpConfig {
+        mode,
+        fast: port.lacp_time() == db::LacpTime::Fast,
+        system_id: port.lacp_system_id().unwrap_or(bridge_mac),
+        system_priority: port.lacp_system_priority(),
+        key,
+    })
+}
+
+/// Per-member LACP settings; `macs` are the members' source MACs.
+pub fn member_configs(port: &Port, macs: &[MacAddr]) -> Vec<MemberConfig> {
+    port.interfaces
+        .iter()
+        .enumerate()
+        .map(|(i, iface)| MemberConfig {
+            port_id: iface.lacp_port_id().unwrap_or(i as u16 + 1),
+            port_priority: iface
+                .lacp_port_priority()
+                .unwrap_or(datapath::lacp::DEFAULT_PORT_PRIORITY),
+            mac: macs.get(i).copied().unwrap_or(MacAddr::ZERO),
+        })
+        .collect()
+}
+
+impl BondRt {
+    /// Build the machines. `carrier[i]`/`admin[i]` are member i's states now.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        port: &Port,
+        bridge_mac: MacAddr,
+        macs: &[MacAddr],
+        carrier: &[bool],
+        admin: &[bool],
+        n_pmds: usize,
+        now: Millis,
+    ) -> BondRt {
+        let cfg = bond_config(port);
+        let lcfg = lacp_config(port, bridge_mac);
+        let mcfg = member_configs(port, macs);
+        let ids: Vec<MemberId> = (0..port.interfaces.len() as MemberId).collect();
+        let mut bond = Bond::new(cfg.clone(), &ids, now);
+        let mut lacp = lcfg.clone().map(Lacp::new);
+        for (i, (&c, &a)) in carrier.iter().zip(admin).enumerate() {
+            let m = i as MemberId;
+            let _ = bond.set_admin(m, a, now);
+            let _ = bond.set_carrier(m, c, now);
+        }
+        if let Some(l) = lacp.as_mut() {
+            for (i, m) in mcfg.iter().enumerate() {
+                l.add_member(i as MemberId, *m, now);
+                let up = carrier.get(i).copied().unwrap_or(false)
+                    && admin.get(i).copied().unwrap_or(true);
+                let _ = l.set_carrier(i as MemberId, up, now);
+            }
+        }
+        BondRt {
+            bond,
+            lacp,
+            members: port.interfaces.iter().map(|i| i.name.clone()).collect(),
+            loads: BucketLoads::new(n_pmds),
+            last_loads: [0; 256],
+            key: (cfg, lcfg, mcfg),
+        }
+    }
+
+    /// Member id of interface `name`.
+    pub fn member(&self, name: &str) -> Option<MemberId> {
+        self.members
+            .iter()
+            .position(|m| m == name)
+            .map(|i| i as MemberId)
+    }
+
+    /// Feed LACP's member states to the bond.
+    pub fn sync_lacp(&mut self, now: Millis) -> BondActions {
+        match &self.lacp {
+            Some(l) => {
+                let en: Vec<(MemberId, bool)> =
+                    l.members().map(|m| (m, l.member_enabled(m))).collect();
+                self.bond.set_lacp(l.negotiated(), &en, now)
+            }
+            None => BondActions::default(),
+        }
+    }
+
+    /// Carrier (and admin) of member `m` changed.
+    pub fn set_link(
+        &mut self,
+        m: MemberId,
+        carrier: bool,
+        admin: bool,
+        now: Millis,
+    ) -> (LacpActions, BondActions) {
+        let mut b = self.bond.set_admin(m, admin, now);
+        b.merge(self.bond.set_carrier(m, carrier, now));
+        let l = match self.lacp.as_mut() {
+            Some(l) => l.set_carrier(m, carrier && admin, now),
+            None => LacpActions::default(),
+        };
+        (l, b)
+    }
+}

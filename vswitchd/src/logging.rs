@@ -1,0 +1,165 @@
+//! The daemon's log: timestamped lines to stderr or a file, rate limited
+//! per call site so that an attack (a flood of bad requests, a flapping
+//! link) cannot fill the disk.
+//!
+//! Each call site owns a token bucket: [`BURST`] messages at once, then
+//! one every [`REFILL_MS`] milliseconds. Suppressed messages are counted and
+//! reported with the next message that gets through.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Messages a call site may log at once.
+pub const BURST: u64 = 20;
+/// Milliseconds to earn one more message.
+pub const REFILL_MS: u64 = 1000;
+
+static SINK: Mutex<Option<Box<dyn Write + Send>>> = Mutex::new(None);
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// Send the log to `path` (appending) instead of stderr.
+pub fn to_file(path: &str) -> std::io::Result<()> {
+    let f = OpenOptions::new().create(true).append(true).open(path)?;
+    *SINK.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(f));
+    Ok(())
+}
+
+/// Log debug messages too.
+pub fn set_verbose(v: bool) {
+    VERBOSE.store(v, Ordering::Relaxed);
+}
+
+/// Whether debug messages are logged.
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
+
+fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// One call site's token bucket.
+#[derive(Debug)]
+pub struct Limiter {
+    /// Tokens × 1000 plus the refill timestamp, packed as (tokens_milli << 40 | ms & 2^40-1) would
+    /// be fancier; two words are enough here (logging is never on a hot path).
+    state: Mutex<(u64, u64)>,
+    suppressed: AtomicU64,
+}
+
+impl Limiter {
+    /// A full bucket.
+    pub const fn new() -> Limiter {
+        Limiter {
+            state: Mutex::new((BURST, 0)),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// Take a token; `Some(n)` with the number of messages suppressed since
+    /// the last one that passed, or `None` to suppress this one.
+    pub fn admit(&self, now_ms: u64) -> Option<u64> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (tokens, last) = &mut *s;
+        if *last == 0 {
+            *last = now_ms;
+        }
+        let earned = now_ms.saturating_sub(*last) / REFILL_MS;
+        if earned > 0 {
+            *tokens = (*tokens + earned).min(BURST);
+            *last += earned * REFILL_MS;
+        }
+        if *tokens == 0 {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *tokens -= 1;
+        Some(self.suppressed.swap(0, Ordering::Relaxed))
+    }
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        Limiter::new()
+    }
+}
+
+/// Write one line (used by the macros).
+pub fn write(level: &str, limiter: &Limiter, args: std::fmt::Arguments<'_>) {
+    let now = wall_ms();
+    let Some(suppressed) = limiter.admit(now) else {
+        return;
+    };
+    let secs = now / 1000;
+    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+    let mut line = format!("{h:02}:{m:02}:{s:02}.{:03} {level:5} {args}", now % 1000);
+    if suppressed > 0 {
+        line.push_str(&format!(" ({suppressed} similar messages suppressed)"));
+    }
+    line.push('\n');
+    let mut sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    match sink.as_mut() {
+        Some(w) => {
+            let _ = w.write_all(line.as_bytes());
+            let _ = w.flush();
+        }
+        None => {
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+    }
+}
+
+/// Log at a level, rate limited per call site.
+#[macro_export]
+macro_rules! log_at {
+    ($level:literal, $($arg:tt)*) => {{
+        static LIMIT: $crate::logging::Limiter = $crate::logging::Limiter::new();
+        $crate::logging::write($level, &LIMIT, format_args!($($arg)*));
+    }};
+}
+
+/// Log an informational message.
+#[macro_export]
+macro_rules! info { ($($arg:tt)*) => { $crate::log_at!("INFO", $($arg)*) }; }
+/// Log a warning.
+#[macro_export]
+macro_rules! warn { ($($arg:tt)*) => { $crate::log_at!("WARN", $($arg)*) }; }
+/// Log an error.
+#[macro_export]
+macro_rules! error { ($($arg:tt)*) => { $crate::log_at!("ERROR", $($arg)*) }; }
+/// Log a debug message (only with `--verbose`).
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)*) => {
+        if $crate::logging::verbose() { $crate::log_at!("DEBUG", $($arg)*) }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_allows_a_burst_then_one_per_second_and_counts_the_rest() {
+        let l = Limiter::new();
+        for _ in 0..BURST {
+            assert_eq!(l.admit(1_000), Some(0));
+        }
+        for _ in 0..500 {
+            assert_eq!(l.admit(1_500), None);
+        }
+        assert_eq!(l.admit(2_000), Some(500));
+        assert_eq!(l.admit(2_100), None);
+        // A long quiet period refills up to the burst, not beyond.
+        for _ in 0..BURST {
+            assert!(l.admit(100_000).is_some());
+        }
+        assert_eq!(l.admit(100_000), None);
+    }
+}
