@@ -2,6 +2,7 @@
 //! language, persistence, the control-socket protocol and the `vsctl`
 //! client (see docs/architecture.md).
 
+pub mod appctl;
 pub mod cmd;
 pub mod db;
 pub mod env;

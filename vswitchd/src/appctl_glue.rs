@@ -104,9 +104,9 @@ pub fn fdb_rows(c: &Control, bridge: &str, now: Millis) -> Vec<FdbRow> {
 }
 
 /// The counters of a PMD minus its `pmd-stats-clear` baseline.
-fn pmd_counts(c: &Control, core: usize) -> [u64; 7] {
+fn pmd_counts(c: &Control, core: usize) -> [u64; 8] {
     let Some(p) = c.pmds.iter().find(|p| p.core == core) else {
-        return [0; 7];
+        return [0; 8];
     };
     let s = &p.stats;
     let now = [
@@ -117,8 +117,9 @@ fn pmd_counts(c: &Control, core: usize) -> [u64; 7] {
         s.tx_batches.load(Relaxed),
         s.tx_batched_packets.load(Relaxed),
         s.learn_skipped.load(Relaxed),
+        s.learned.load(Relaxed),
     ];
-    let base = c.pmd_baseline.get(&core).copied().unwrap_or([0; 7]);
+    let base = c.pmd_baseline.get(&core).copied().unwrap_or([0; 8]);
     core::array::from_fn(|i| now[i].wrapping_sub(base[i]))
 }
 
@@ -138,6 +139,7 @@ pub fn pmd_stats(c: &Control, only: Option<u32>) -> Vec<PmdStatsInput> {
                 tx_batches: n[4],
                 tx_batched_packets: n[5],
                 learn_skipped: n[6],
+                mac_entries_learned: n[7],
                 ..PmdStatsInput::default()
             }
         })

@@ -149,7 +149,7 @@ pub struct Control {
     pub plan: Arc<Plan>,
     rxq_rr: usize,
     /// `pmd-stats-clear` baselines by core.
-    pub pmd_baseline: HashMap<usize, [u64; 7]>,
+    pub pmd_baseline: HashMap<usize, [u64; 8]>,
     next_link_poll: Millis,
     next_age: Millis,
 }
@@ -782,6 +782,48 @@ impl Control {
         if b.changed {
             self.dirty = true;
         }
+        if b.send_learning_packets {
+            self.send_learning_packets(bond);
+        }
+    }
+
+    /// After an active-backup or balance-slb bond moved traffic to other
+    /// members, tell the physical switch where every station behind the
+    /// other ports now is: one RARP per MAC entry, sent on the member that
+    /// now carries that station's traffic (as OVS does).
+    fn send_learning_packets(&mut self, bond: &str) {
+        const MAX_FRAMES: usize = 4096;
+        let Some(bridge) = self.db.port(bond).map(|(b, _)| b.name.clone()) else { return };
+        let Some(brt) = self.bridges.get(&bridge) else { return };
+        let Some((bond_no, vlan_cfg)) = brt.ports.get(bond).cloned() else { return };
+        let Some(b) = self.bonds.get(bond) else { return };
+        let view = b.bond.view();
+        if view.lacp_negotiated || !view.up {
+            return;
+        }
+        let now = self.clock.now();
+        let mut frames: Vec<(String, Vec<u8>)> = Vec::new();
+        for e in brt.mac.entries(now).into_iter().filter(|e| e.port != bond_no).take(MAX_FRAMES) {
+            let tag = match vlan_cfg.egress(e.vlan) {
+                datapath::vlan::EgressAction::Drop => continue,
+                datapath::vlan::EgressAction::Untagged => None,
+                datapath::vlan::EgressAction::Tagged => Some(e.vlan),
+            };
+            let h = datapath::hash::slb(e.mac, e.vlan, view.hash_basis);
+            let member = match view.mode {
+                datapath::bond::BondMode::BalanceSlb => view.member_for_hash(h),
+                _ => view.active_member(),
+            };
+            let Some(iface) = member.and_then(|m| b.members.get(m as usize)) else { continue };
+            frames.push((iface.clone(), rarp(e.mac, tag)));
+        }
+        let n = frames.len();
+        for (iface, f) in frames {
+            self.send_frame(&iface, &f);
+        }
+        if n > 0 {
+            crate::info!("bond {bond}: sent {n} learning packets");
+        }
     }
 
     /// Transmit `frame` on `iface` from the control thread.
@@ -1008,5 +1050,44 @@ impl Control {
             p.send(Msg::Plan(plan.clone()));
         }
         self.plan = plan;
+    }
+}
+
+/// A RARP frame announcing `mac` (optionally 802.1Q-tagged), padded to 60
+/// bytes before the tag.
+pub fn rarp(mac: MacAddr, vlan: Option<u16>) -> Vec<u8> {
+    let mut f = Vec::with_capacity(64);
+    f.extend_from_slice(&MacAddr::BROADCAST.0);
+    f.extend_from_slice(&mac.0);
+    if let Some(v) = vlan {
+        f.extend_from_slice(&[0x81, 0x00]);
+        f.extend_from_slice(&(v & 0xfff).to_be_bytes());
+    }
+    f.extend_from_slice(&[0x80, 0x35, 0, 1, 0x08, 0x00, 6, 4, 0, 3]);
+    f.extend_from_slice(&mac.0);
+    f.extend_from_slice(&[0; 4]);
+    f.extend_from_slice(&mac.0);
+    f.extend_from_slice(&[0; 4]);
+    f.resize(60 + if vlan.is_some() { 4 } else { 0 }, 0);
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rarp_layout() {
+        let m = MacAddr([0x52, 0x54, 0, 0, 0, 9]);
+        let f = rarp(m, None);
+        assert_eq!(f.len(), 60);
+        assert_eq!(&f[6..12], &m.0);
+        assert_eq!(&f[12..14], &[0x80, 0x35]);
+        assert_eq!(&f[20..22], &[0, 3], "reverse request");
+        let t = rarp(m, Some(300));
+        assert_eq!(t.len(), 64);
+        let l2 = datapath::wire::ethernet::parse_l2(&t).unwrap();
+        assert_eq!(l2.vid(), Some(300));
+        assert_eq!(l2.ethertype, 0x8035);
     }
 }

@@ -57,6 +57,8 @@ pub struct PmdStats {
     pub tx_batched_packets: AtomicU64,
     /// Learn batches skipped (writer lock busy).
     pub learn_skipped: AtomicU64,
+    /// MAC entries learned or moved.
+    pub learned: AtomicU64,
 }
 
 impl PmdStats {

@@ -203,6 +203,7 @@ impl RuntimeHandler for Commands<'_> {
                             s.tx_batches.load(Relaxed),
                             s.tx_batched_packets.load(Relaxed),
                             s.learn_skipped.load(Relaxed),
+                            s.learned.load(Relaxed),
                         ],
                     );
                 }

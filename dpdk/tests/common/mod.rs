@@ -7,16 +7,16 @@ use std::process::Command;
 
 use dpdk::Eal;
 
-/// Reserve hugepages and mount hugetlbfs (tests/setup-hugepages.sh).
+/// Reserve hugepages and mount hugetlbfs (scripts/hugepages.sh).
 pub fn setup_hugepages() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/setup-hugepages.sh");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/hugepages.sh");
     let out = Command::new("sh")
         .arg(script)
         .output()
-        .expect("run setup-hugepages.sh");
+        .expect("run scripts/hugepages.sh");
     assert!(
         out.status.success(),
-        "setup-hugepages.sh failed: {}{}",
+        "scripts/hugepages.sh failed: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );

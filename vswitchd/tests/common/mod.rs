@@ -13,7 +13,7 @@
 //! machine has two): take [`serial`] first in every test. Cargo runs test
 //! binaries one after the other; `serial` covers the tests inside one binary.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod net;
 pub mod ovs;

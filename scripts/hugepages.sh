@@ -1,6 +1,7 @@
 #!/bin/sh
 # Reserve 2 MiB hugepages and mount hugetlbfs for the DPDK integration
-# tests. Idempotent; needs root. Usage: setup-hugepages.sh [PAGES]
+# tests, the demo and the benchmarks. Idempotent; needs root.
+# Usage: scripts/hugepages.sh [PAGES]   (default 1024 x 2 MiB)
 set -e
 want=${1:-1024}
 cur=$(cat /proc/sys/vm/nr_hugepages)
@@ -15,6 +16,6 @@ total=$(cat /proc/sys/vm/nr_hugepages)
 free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
 echo "hugepages: $total reserved, $free free"
 if [ "$total" -lt "$want" ]; then
-    echo "setup-hugepages.sh: only $total of $want hugepages could be reserved" >&2
+    echo "hugepages.sh: only $total of $want hugepages could be reserved" >&2
     exit 1
 fi
