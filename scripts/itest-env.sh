@@ -13,15 +13,10 @@
 set -e
 
 setup() {
-    want=${HUGEPAGES:-1024}
-    cur=$(cat /proc/sys/vm/nr_hugepages)
-    if [ "$cur" -lt "$want" ]; then
-        echo "$want" > /proc/sys/vm/nr_hugepages || true
-    fi
-    if ! grep -qs ' /dev/hugepages hugetlbfs ' /proc/mounts; then
-        mkdir -p /dev/hugepages
-        mount -t hugetlbfs nodev /dev/hugepages
-    fi
+    # rvswitch and OVS take 512 MB each, testpmd some more, and other DPDK
+    # work may run on the machine at the same time: 4 GiB.
+    "$(dirname "$0")/hugepages.sh" "${HUGEPAGES:-2048}" >/dev/null ||
+        echo "itest-env.sh: could not reserve ${HUGEPAGES:-2048} hugepages; continuing" >&2
     # ovs-vswitchd-dpdk looks there even with OVS_RUNDIR set.
     mkdir -p /var/run/openvswitch
     missing=""
@@ -34,9 +29,7 @@ setup() {
         echo "itest-env.sh: missing:$missing (scripts/install-deps.sh installs them)" >&2
         exit 1
     fi
-    total=$(cat /proc/sys/vm/nr_hugepages)
-    free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
-    echo "hugepages: $total reserved, $free free"
+    echo "hugepages: $(cat /proc/sys/vm/nr_hugepages) reserved, $(awk '/^HugePages_Free/ {print $2}' /proc/meminfo) free"
 }
 
 # Kill the process whose pid is in $1 if it is still one of ours.

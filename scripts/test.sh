@@ -18,7 +18,7 @@ step "dependencies"
 ./scripts/install-deps.sh
 # shellcheck disable=SC1091
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
-./scripts/hugepages.sh 1024
+./scripts/hugepages.sh 2048
 export CARGO_TERM_COLOR=never
 
 step "format and lints"

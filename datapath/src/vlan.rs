@@ -63,6 +63,8 @@ impl fmt::Display for VlanMode {
 pub enum VlanConfigError {
     /// A VLAN ID outside 0..=4094.
     VidOutOfRange(u32),
+    /// A `tag` outside 1..=4094.
+    TagOutOfRange(u32),
     /// A range whose start is above its end, such as `5-2`.
     ReversedRange(u16, u16),
     /// Something that is not a number or range.
@@ -80,6 +82,9 @@ impl fmt::Display for VlanConfigError {
         match self {
             VlanConfigError::VidOutOfRange(v) => {
                 write!(f, "VLAN {v} is out of range (valid VLAN IDs are 0 to {MAX_VID})")
+            }
+            VlanConfigError::TagOutOfRange(v) => {
+                write!(f, "tag {v} is out of range (a tag must be between 1 and {MAX_VID})")
             }
             VlanConfigError::ReversedRange(a, b) => {
                 write!(f, "VLAN range {a}-{b} is reversed (write {b}-{a})")
@@ -270,7 +275,7 @@ impl PortVlan {
     ) -> Result<PortVlan, VlanConfigError> {
         if let Some(t) = tag {
             if t > MAX_VID {
-                return Err(VlanConfigError::VidOutOfRange(t as u32));
+                return Err(VlanConfigError::TagOutOfRange(t as u32));
             }
         }
         let mode = mode.unwrap_or(if tag.is_some() {
@@ -456,7 +461,7 @@ mod tests {
         );
         assert_eq!(
             PortVlan::new(None, Some(4095), &none),
-            Err(VlanConfigError::VidOutOfRange(4095))
+            Err(VlanConfigError::TagOutOfRange(4095))
         );
         assert!(VlanMode::parse("trunky").is_err());
         for m in [

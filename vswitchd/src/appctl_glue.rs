@@ -140,7 +140,6 @@ pub fn pmd_stats(c: &Control, only: Option<u32>) -> Vec<PmdStatsInput> {
                 tx_batched_packets: n[5],
                 learn_skipped: n[6],
                 mac_entries_learned: n[7],
-                ..PmdStatsInput::default()
             }
         })
         .collect()

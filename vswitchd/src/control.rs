@@ -559,7 +559,8 @@ impl Control {
     fn open_iface(&mut self, name: &str, spec: DevSpec) {
         let uid = self.next_uid;
         self.next_uid += 1;
-        let counters = Counters::new(self.slots);
+        // One counter row per PMD slot, plus the control thread's.
+        let counters = Counters::new(self.slots + 1);
         let mut rt = IfaceRt {
             uid,
             spec: spec.clone(),
@@ -842,7 +843,12 @@ impl Control {
         let mut burst: Burst<Mbuf> = Burst::new();
         burst.push(m);
         tx.tx_burst(&mut burst);
-        if !burst.is_empty() {
+        let row = rt.counters.pmd(self.slots);
+        if burst.is_empty() {
+            row.inc(datapath::counters::Counter::TxPackets);
+            row.add(datapath::counters::Counter::TxBytes, frame.len() as u64);
+        } else {
+            row.inc(datapath::counters::Counter::TxFull);
             crate::warn!("{iface}: transmit queue full, control frame dropped");
         }
     }

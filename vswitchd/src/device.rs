@@ -263,7 +263,7 @@ pub fn open(spec: &DevSpec, slots: usize, pool: &Mempool, mac_seed: u64) -> Resu
             mtu,
             slow_poll,
         } => {
-            let port = ethdev::probe(devargs).map_err(|e| e.to_string())?;
+            let port = ethdev::probe(devargs).map_err(|e| format!("error attaching device '{devargs}': {e}"))?;
             match open_eth(
                 port, *n_rxq, *rxq_desc, *txq_desc, *mtu, *slow_poll, slots, pool,
             ) {

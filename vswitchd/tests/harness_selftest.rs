@@ -153,7 +153,10 @@ fn parsers_read_real_ovs_and_testpmd_output() {
             tx_bytes: 49790976
         }
     );
-    assert_eq!(parse_port_stats(TESTPMD_STATS, 1).unwrap().rx_packets, 777888);
+    assert_eq!(
+        parse_port_stats(TESTPMD_STATS, 1).unwrap().rx_packets,
+        777888
+    );
     assert!(parse_port_stats(TESTPMD_STATS, 2).is_none());
     assert!(parse_port_stats("NIC statistics for port 0 \n RX-packets: x", 0).is_none());
 }
@@ -246,7 +249,15 @@ fn two_ovs_negotiate_lacp_over_veths() {
     let _l0 = VethPair::new(&a.netns, "a0", &b.netns, "b0");
     let _l1 = VethPair::new(&a.netns, "a1", &b.netns, "b1");
     for (o, br, m) in [(&a, "stbra", ["a0", "a1"]), (&b, "stbrb", ["b0", "b1"])] {
-        o.ovs_vsctl_ok(&["add-br", br, "--", "set", "bridge", br, "datapath_type=netdev"]);
+        o.ovs_vsctl_ok(&[
+            "add-br",
+            br,
+            "--",
+            "set",
+            "bridge",
+            br,
+            "datapath_type=netdev",
+        ]);
         o.ovs_vsctl_ok(&[
             "add-bond",
             br,
@@ -272,7 +283,8 @@ fn two_ovs_negotiate_lacp_over_veths() {
     }
     let (la, lb) = wait_until("both bonds negotiated", 60, || {
         let (la, lb) = (a.lacp_show("bond0"), b.lacp_show("bond0"));
-        let up = la.member_up("a0") && la.member_up("a1") && lb.member_up("b0") && lb.member_up("b1");
+        let up =
+            la.member_up("a0") && la.member_up("a1") && lb.member_up("b0") && lb.member_up("b1");
         if la.negotiated() && lb.negotiated() && up {
             Ok((la, lb))
         } else {

@@ -12,9 +12,18 @@
 //! DPDK tests must run one at a time (every PMD busy-polls a core, and the
 //! machine has two): take [`serial`] first in every test. Cargo runs test
 //! binaries one after the other; `serial` covers the tests inside one binary.
+//!
+//! Running them: as root, on a machine with DPDK 22.11, `dpdk-testpmd`
+//! (package dpdk-dev) and `openvswitch-switch-dpdk`:
+//! `cargo test -p vswitchd` (one scenario: `--test vhost_forwarding`).
+//! [`serial`] runs `scripts/itest-env.sh setup` (hugepages, tool check).
+//! The daemon and testpmd die with the test process; after a killed run,
+//! `scripts/itest-env.sh cleanup` removes the namespaces and files left.
+//! With `--nocapture` the tests print what they measured.
 
 #![allow(dead_code, unused_imports)]
 
+pub mod lacp;
 pub mod net;
 pub mod ovs;
 pub mod parse;
@@ -153,7 +162,8 @@ pub fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A scratch directory `/tmp/rvit-<pid>-<what>`, removed on drop.
+/// A scratch directory `/tmp/rvit-<pid>-<what>`, removed on drop. (Switch
+/// and OVS directories are `rvit-<pid>-sw-*` and `rvit-<pid>-ovs-*`.)
 #[derive(Debug)]
 pub struct TestDir {
     pub path: PathBuf,
@@ -188,6 +198,31 @@ pub fn remove_dpdk_files(prefix: &str) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
+    }
+}
+
+/// Make the process `cmd` will start get SIGKILL when the test thread
+/// that starts it ends, so a test binary killed by a timeout does not leave
+/// a busy-polling daemon or testpmd behind. (Survives `exec`, so it also
+/// covers `ip netns exec` and `stdbuf` wrappers; not daemons that fork.)
+pub fn die_with_test(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: the closure runs in the forked child before exec and calls
+    // only prctl, getppid and _exit, which are async-signal-safe; it
+    // touches no memory shared with the parent.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
     }
 }
 

@@ -34,23 +34,23 @@ pub struct Ovs {
 
 impl Ovs {
     pub fn start(name: &str) -> Ovs {
-        let dir = std::env::temp_dir().join(super::name(name));
+        let what = format!("ovs-{name}");
+        let dir = std::env::temp_dir().join(super::name(&what));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create OVS directory");
-        let prefix = super::name(name);
+        let prefix = super::name(&what);
         remove_dpdk_files(&prefix);
         let ovs = Ovs {
             name: name.to_string(),
             dir,
             prefix,
-            netns: Netns::new(name),
+            netns: Netns::new(&what),
         };
         let d = ovs.dir.display().to_string();
-        run_ok(ovs.cmd("ovsdb-tool").args([
-            "create",
-            &format!("{d}/conf.db"),
-            SCHEMA,
-        ]));
+        run_ok(
+            ovs.cmd("ovsdb-tool")
+                .args(["create", &format!("{d}/conf.db"), SCHEMA]),
+        );
         ovs.run_detach(ovs.cmd("ovsdb-server").args([
             &format!("{d}/conf.db"),
             &format!("--remote=punix:{d}/db.sock"),
@@ -123,7 +123,11 @@ impl Ovs {
             }
             std::thread::sleep(Duration::from_millis(10));
         };
-        assert!(status.success(), "{desc} failed ({status}):\n{}", tail(&log, 30));
+        assert!(
+            status.success(),
+            "{desc} failed ({status}):\n{}",
+            tail(&log, 30)
+        );
     }
 
     fn env(&self, c: &mut Command) {

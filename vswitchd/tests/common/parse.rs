@@ -15,7 +15,11 @@ pub struct PortStats {
 /// The value after `key` (e.g. `RX-packets:`) on the same line.
 fn number_after(text: &str, key: &str) -> Option<u64> {
     let i = text.find(key)?;
-    text[i + key.len()..].split_whitespace().next()?.parse().ok()
+    text[i + key.len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The block `NIC statistics for port N` of testpmd's output.

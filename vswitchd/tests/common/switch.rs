@@ -65,7 +65,7 @@ pub fn vsctl_bin() -> PathBuf {
 #[derive(Debug)]
 pub struct Switch {
     pub name: String,
-    /// `/tmp/rvit-<pid>-<name>`: the state dir, socket, logs.
+    /// `/tmp/rvit-<pid>-sw-<name>`: the state dir, socket, logs.
     pub dir: PathBuf,
     pub state_dir: PathBuf,
     pub sock: PathBuf,
@@ -95,16 +95,32 @@ impl Switch {
             "other_config:dpdk-socket-mem=512",
             &format!("other_config:dpdk-extra=\"--file-prefix={}\"", sw.prefix),
         ]);
-        sw.check_alive();
+        // EAL starts when dpdk-init=true is committed; without it nothing
+        // below works, so fail here with the daemon's reason (most often:
+        // hugepages taken by other DPDK processes on the machine).
+        wait_until(&format!("DPDK to initialize in {}", sw.name), 60, || {
+            sw.check_alive();
+            let v = sw.vsctl_ok(&["get", "Open_vSwitch", ".", "dpdk_initialized"]);
+            if v.trim() == "true" {
+                Ok(())
+            } else {
+                Err(format!(
+                    "dpdk_initialized={}\n{}",
+                    v.trim(),
+                    sw.log_tail(10)
+                ))
+            }
+        });
         sw
     }
 
     /// Start a daemon with an empty configuration and nothing set.
     pub fn start_bare(name: &str) -> Switch {
-        let dir = std::env::temp_dir().join(super::name(name));
+        let what = format!("sw-{name}");
+        let dir = std::env::temp_dir().join(super::name(&what));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create switch directory");
-        let prefix = super::name(name);
+        let prefix = super::name(&what);
         remove_dpdk_files(&prefix);
         let mut sw = Switch {
             name: name.to_string(),
@@ -115,7 +131,7 @@ impl Switch {
             stderr_log: dir.join("vswitchd.stderr"),
             dir,
             prefix,
-            netns: Netns::new(name),
+            netns: Netns::new(&what),
             child: None,
             starts: 0,
         };
@@ -133,9 +149,11 @@ impl Switch {
             .append(true)
             .open(&self.stderr_log)
             .expect("open stderr log");
-        let child = self
+        let mut cmd = self
             .netns
-            .command(vswitchd_bin().to_str().expect("utf-8 path"))
+            .command(vswitchd_bin().to_str().expect("utf-8 path"));
+        super::die_with_test(&mut cmd);
+        let child = cmd
             .arg("--state-dir")
             .arg(&self.state_dir)
             .arg("--socket")
@@ -231,16 +249,20 @@ impl Switch {
 
     /// Wait until `link_state` of `iface` is `up`.
     pub fn wait_link_up(&mut self, iface: &str, secs: u64) {
-        wait_until(&format!("{iface} link_state up on {}", self.name), secs, || {
-            self.check_alive();
-            let o = self.vsctl(&["get", "Interface", iface, "link_state"]);
-            let v = unquote(stdout(&o).trim());
-            if o.status.success() && v == "up" {
-                Ok(())
-            } else {
-                Err(format!("{v:?} {}", stderr(&o)))
-            }
-        });
+        wait_until(
+            &format!("{iface} link_state up on {}", self.name),
+            secs,
+            || {
+                self.check_alive();
+                let o = self.vsctl(&["get", "Interface", iface, "link_state"]);
+                let v = unquote(stdout(&o).trim());
+                if o.status.success() && v == "up" {
+                    Ok(())
+                } else {
+                    Err(format!("{v:?} {}", stderr(&o)))
+                }
+            },
+        );
     }
 
     /// `vsctl lacp/show BOND`, parsed.

@@ -66,8 +66,9 @@ impl Testpmd {
             .collect();
         let mut tp = Testpmd::with_vdevs(dir, name, "0@0,1@0", &vdevs, mode, extra);
         tp.ports = ports.to_vec();
-        // Wait for the listening sockets (the client may connect now).
-        for p in &tp.ports {
+        // testpmd probes the ports in order and waits in each probe for a
+        // client, so only the first socket exists until a client connects.
+        if let Some(p) = tp.ports.first() {
             let sock = p.sock.clone();
             wait_until(&format!("testpmd socket {}", sock.display()), 60, || {
                 if sock.exists() {
@@ -113,12 +114,13 @@ impl Testpmd {
         cmd.arg("--")
             .arg("-i")
             .arg(format!("--forward-mode={mode}"))
-            .args(["--nb-cores", "1", "--total-num-mbufs", "16384"])
+            .args(["--nb-cores", "1", "--total-num-mbufs", "8192"])
             .args(["--rxd", "1024", "--txd", "1024"])
             .args(extra)
             .stdin(Stdio::piped())
             .stdout(out.try_clone().expect("dup log"))
             .stderr(out);
+        super::die_with_test(&mut cmd);
         let mut child = cmd
             .spawn()
             .expect("spawn dpdk-testpmd (Debian package dpdk-dev)");
@@ -145,9 +147,18 @@ impl Testpmd {
         if let Some(c) = self.child.as_mut() {
             if let Ok(Some(st)) = c.try_wait() {
                 self.child = None;
-                panic!("testpmd {} exited ({st}):\n{}", self.name, tail(&self.log, 60));
+                panic!(
+                    "testpmd {} exited ({st}):\n{}",
+                    self.name,
+                    tail(&self.log, 60)
+                );
             }
         }
+    }
+
+    /// testpmd's pid (while it runs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
     }
 
     /// Whether testpmd is still running.
@@ -186,12 +197,11 @@ impl Testpmd {
             self.check_alive();
             let text = self.log_text();
             let new = text.get(start..).unwrap_or("");
-            // The prompt testpmd prints after the command has run.
-            if let Some(end) = new.rfind("testpmd> ") {
-                if end > 0 || new.len() > "testpmd> ".len() {
-                    out = new[..end].to_string();
-                    return Ok(());
-                }
+            // The prompt testpmd prints after the command has run (it
+            // echoes the command first, so the prompt is never at 0).
+            if let Some(end) = new.rfind("testpmd> ").filter(|&e| e > 0) {
+                out = new[..end].to_string();
+                return Ok(());
             }
             Err(new.to_string())
         });
