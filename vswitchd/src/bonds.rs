@@ -25,6 +25,8 @@ pub struct BondRt {
     pub last_loads: [u64; 256],
     /// The configuration the machines were built from.
     pub key: (BondConfig, Option<LacpConfig>, Vec<MemberConfig>),
+    /// The admin state last applied to each member.
+    pub admin: Vec<bool>,
 }
 
 fn bond_mode(m: db::BondMode) -> BondMode {
@@ -80,13 +82,16 @@ pub fn lacp_config(port: &Port, bridge_mac: MacAddr) -> Option<LacpConfig> {
     })
 }
 
-/// Per-member LACP settings; `macs` are the members' source MACs.
-pub fn member_configs(port: &Port, macs: &[MacAddr]) -> Vec<MemberConfig> {
+/// Per-member LACP settings; `macs` are the members' source MACs and
+/// `numbers` their bridge-unique interface numbers (the default port ids).
+pub fn member_configs(port: &Port, macs: &[MacAddr], numbers: &[u16]) -> Vec<MemberConfig> {
     port.interfaces
         .iter()
         .enumerate()
         .map(|(i, iface)| MemberConfig {
-            port_id: iface.lacp_port_id().unwrap_or(i as u16 + 1),
+            port_id: iface
+                .lacp_port_id()
+                .unwrap_or(numbers.get(i).copied().unwrap_or(i as u16 + 1)),
             port_priority: iface
                 .lacp_port_priority()
                 .unwrap_or(datapath::lacp::DEFAULT_PORT_PRIORITY),
@@ -102,6 +107,7 @@ impl BondRt {
         port: &Port,
         bridge_mac: MacAddr,
         macs: &[MacAddr],
+        numbers: &[u16],
         carrier: &[bool],
         admin: &[bool],
         n_pmds: usize,
@@ -109,7 +115,7 @@ impl BondRt {
     ) -> BondRt {
         let cfg = bond_config(port);
         let lcfg = lacp_config(port, bridge_mac);
-        let mcfg = member_configs(port, macs);
+        let mcfg = member_configs(port, macs, numbers);
         let ids: Vec<MemberId> = (0..port.interfaces.len() as MemberId).collect();
         let mut bond = Bond::new(cfg.clone(), &ids, now);
         let mut lacp = lcfg.clone().map(Lacp::new);
@@ -133,6 +139,7 @@ impl BondRt {
             loads: BucketLoads::new(n_pmds),
             last_loads: [0; 256],
             key: (cfg, lcfg, mcfg),
+            admin: admin.to_vec(),
         }
     }
 
@@ -156,6 +163,31 @@ impl BondRt {
         }
     }
 
+    /// A last LACPDU for member `m`, which is being taken down
+    /// administratively: the actor no longer in sync, collecting or
+    /// distributing, so the partner stops using the link at once instead
+    /// of after its timeout. `None` without LACP.
+    pub fn farewell(&self, m: MemberId) -> Option<[u8; datapath::wire::lacpdu::FRAME_LEN]> {
+        use datapath::wire::lacpdu::{LacpState, Lacpdu};
+        let st = self.lacp.as_ref()?.status();
+        let ms = st.members.iter().find(|x| x.id == m)?;
+        let mut actor = ms.actor;
+        actor.state = actor
+            .state
+            .without(LacpState::SYNCHRONIZATION)
+            .without(LacpState::COLLECTING)
+            .without(LacpState::DISTRIBUTING);
+        let mac = self.key.2.get(m as usize)?.mac;
+        Some(
+            Lacpdu {
+                actor,
+                partner: ms.partner,
+                collector_max_delay: 0,
+            }
+            .encode(mac),
+        )
+    }
+
     /// Carrier (and admin) of member `m` changed.
     pub fn set_link(
         &mut self,
@@ -164,6 +196,9 @@ impl BondRt {
         admin: bool,
         now: Millis,
     ) -> (LacpActions, BondActions) {
+        if let Some(a) = self.admin.get_mut(m as usize) {
+            *a = admin;
+        }
         let mut b = self.bond.set_admin(m, admin, now);
         b.merge(self.bond.set_carrier(m, carrier, now));
         let l = match self.lacp.as_mut() {

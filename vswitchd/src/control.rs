@@ -88,6 +88,10 @@ pub struct BridgeRt {
     /// Stable port numbers (the MAC table's port values) and the VLAN
     /// configuration each port had when numbered.
     pub ports: BTreeMap<String, (u16, datapath::vlan::PortVlan)>,
+    /// Stable interface numbers, unique in the bridge, from 1 (OVS's
+    /// OpenFlow port numbers): LACP port ids, so that two bonds on one
+    /// bridge never advertise the same port id or key.
+    pub iface_no: BTreeMap<String, u16>,
 }
 
 impl BridgeRt {
@@ -114,6 +118,20 @@ impl BridgeRt {
                     self.ports.values().map(|(n, _)| *n).collect();
                 let no = (0u16..).find(|n| !used.contains(n)).unwrap_or(0);
                 self.ports.insert(name, (no, vlan));
+            }
+        }
+        let ifaces: Vec<&str> = br
+            .ports
+            .iter()
+            .flat_map(|p| p.interfaces.iter().map(|i| i.name.as_str()))
+            .collect();
+        self.iface_no.retain(|n, _| ifaces.contains(&n.as_str()));
+        for name in ifaces {
+            if !self.iface_no.contains_key(name) {
+                let used: std::collections::BTreeSet<u16> =
+                    self.iface_no.values().copied().collect();
+                let no = (1u16..).find(|n| !used.contains(n)).unwrap_or(1);
+                self.iface_no.insert(name.to_string(), no);
             }
         }
     }
@@ -505,6 +523,7 @@ impl Control {
                     hwaddr: hw,
                     size,
                     ports: BTreeMap::new(),
+                    iface_no: BTreeMap::new(),
                 });
             rt.hwaddr = hw;
             if rt.size != size {
@@ -668,10 +687,21 @@ impl Control {
                 .map(|i| self.ifaces.get(&i.name).is_some_and(|r| r.link_up))
                 .collect();
             let admin: Vec<bool> = port.interfaces.iter().map(|i| i.admin_up()).collect();
+            let numbers: Vec<u16> = port
+                .interfaces
+                .iter()
+                .enumerate()
+                .map(|(i, iface)| {
+                    self.bridges
+                        .get(&bridge)
+                        .and_then(|b| b.iface_no.get(&iface.name).copied())
+                        .unwrap_or(i as u16 + 1)
+                })
+                .collect();
             let key = (
                 crate::bonds::bond_config(&port),
                 crate::bonds::lacp_config(&port, hw),
-                crate::bonds::member_configs(&port, &macs),
+                crate::bonds::member_configs(&port, &macs, &numbers),
             );
             let members: Vec<String> = port.interfaces.iter().map(|i| i.name.clone()).collect();
             let same = self
@@ -679,7 +709,9 @@ impl Control {
                 .get(&port.name)
                 .is_some_and(|b| b.key == key && b.members == members);
             if !same {
-                let rt = BondRt::new(&port, hw, &macs, &carrier, &admin, self.slots, now);
+                let rt = BondRt::new(
+                    &port, hw, &macs, &numbers, &carrier, &admin, self.slots, now,
+                );
                 crate::info!("bond {}: configured ({} members)", port.name, members.len());
                 self.bonds.insert(port.name.clone(), rt);
             } else {
@@ -688,7 +720,16 @@ impl Control {
                     let Some(b) = self.bonds.get_mut(&port.name) else {
                         break;
                     };
+                    let was_up = b.admin.get(i).copied().unwrap_or(true);
+                    let farewell = if was_up && !*a {
+                        b.farewell(i as u16)
+                    } else {
+                        None
+                    };
                     let (l, bd) = b.set_link(i as u16, carrier[i], *a, now);
+                    if let Some(f) = farewell {
+                        self.send_frame(&members[i], &f);
+                    }
                     self.after_actions(&port.name, l, bd);
                 }
             }
@@ -794,17 +835,31 @@ impl Control {
     /// now carries that station's traffic (as OVS does).
     fn send_learning_packets(&mut self, bond: &str) {
         const MAX_FRAMES: usize = 4096;
-        let Some(bridge) = self.db.port(bond).map(|(b, _)| b.name.clone()) else { return };
-        let Some(brt) = self.bridges.get(&bridge) else { return };
-        let Some((bond_no, vlan_cfg)) = brt.ports.get(bond).cloned() else { return };
-        let Some(b) = self.bonds.get(bond) else { return };
+        let Some(bridge) = self.db.port(bond).map(|(b, _)| b.name.clone()) else {
+            return;
+        };
+        let Some(brt) = self.bridges.get(&bridge) else {
+            return;
+        };
+        let Some((bond_no, vlan_cfg)) = brt.ports.get(bond).cloned() else {
+            return;
+        };
+        let Some(b) = self.bonds.get(bond) else {
+            return;
+        };
         let view = b.bond.view();
         if view.lacp_negotiated || !view.up {
             return;
         }
         let now = self.clock.now();
         let mut frames: Vec<(String, Vec<u8>)> = Vec::new();
-        for e in brt.mac.entries(now).into_iter().filter(|e| e.port != bond_no).take(MAX_FRAMES) {
+        for e in brt
+            .mac
+            .entries(now)
+            .into_iter()
+            .filter(|e| e.port != bond_no)
+            .take(MAX_FRAMES)
+        {
             let tag = match vlan_cfg.egress(e.vlan) {
                 datapath::vlan::EgressAction::Drop => continue,
                 datapath::vlan::EgressAction::Untagged => None,
@@ -815,7 +870,9 @@ impl Control {
                 datapath::bond::BondMode::BalanceSlb => view.member_for_hash(h),
                 _ => view.active_member(),
             };
-            let Some(iface) = member.and_then(|m| b.members.get(m as usize)) else { continue };
+            let Some(iface) = member.and_then(|m| b.members.get(m as usize)) else {
+                continue;
+            };
             frames.push((iface.clone(), rarp(e.mac, tag)));
         }
         let n = frames.len();

@@ -174,6 +174,32 @@ impl std::fmt::Debug for RxSpec {
     }
 }
 
+/// Where an ethdev's carrier comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkSource {
+    /// The PMD's link status.
+    Ethdev,
+    /// The kernel netdev behind an AF_PACKET port: up and with carrier.
+    /// (net_af_packet always reports its link up.)
+    Kernel(String),
+    /// Always up: internal ports (TAP devices), as in OVS; a TAP moved into
+    /// another network namespace stays usable.
+    Always,
+}
+
+/// Whether kernel netdev `name` is administratively up and has carrier.
+pub fn kernel_carrier(name: &str) -> bool {
+    let dir = std::path::Path::new("/sys/class/net").join(name);
+    let flags = std::fs::read_to_string(dir.join("flags"))
+        .ok()
+        .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
+        .unwrap_or(0);
+    let carrier = std::fs::read_to_string(dir.join("carrier"))
+        .map(|c| c.trim() == "1")
+        .unwrap_or(false);
+    flags & 1 != 0 && carrier
+}
+
 /// The open device of one interface.
 pub enum Device {
     /// An ethdev.
@@ -184,6 +210,8 @@ pub enum Device {
         driver: String,
         /// Its MAC address.
         mac: MacAddr,
+        /// Where its carrier comes from.
+        link: LinkSource,
     },
     /// A vhost-user client.
     Vhost {
@@ -263,9 +291,21 @@ pub fn open(spec: &DevSpec, slots: usize, pool: &Mempool, mac_seed: u64) -> Resu
             mtu,
             slow_poll,
         } => {
-            let port = ethdev::probe(devargs).map_err(|e| format!("error attaching device '{devargs}': {e}"))?;
+            let port = ethdev::probe(devargs)
+                .map_err(|e| format!("error attaching device '{devargs}': {e}"))?;
+            let link = if devargs.starts_with("net_tap") {
+                LinkSource::Always
+            } else if devargs.starts_with("net_af_packet") {
+                devargs
+                    .split(',')
+                    .find_map(|kv| kv.strip_prefix("iface="))
+                    .map(|i| LinkSource::Kernel(i.to_string()))
+                    .unwrap_or(LinkSource::Ethdev)
+            } else {
+                LinkSource::Ethdev
+            };
             match open_eth(
-                port, *n_rxq, *rxq_desc, *txq_desc, *mtu, *slow_poll, slots, pool,
+                port, *n_rxq, *rxq_desc, *txq_desc, *mtu, *slow_poll, slots, pool, link,
             ) {
                 Ok(o) => Ok(o),
                 Err(e) => {
@@ -307,6 +347,7 @@ fn open_eth(
     slow_poll: bool,
     slots: usize,
     pool: &Mempool,
+    link: LinkSource,
 ) -> Result<Opened, String> {
     let dev = EthDev::new(port).map_err(|e| e.to_string())?;
     let info = dev.info().map_err(|e| e.to_string())?;
@@ -352,6 +393,7 @@ fn open_eth(
             dev,
             driver: info.driver_name,
             mac,
+            link,
         },
         rx,
         pmd_tx,
@@ -395,7 +437,19 @@ impl Device {
     /// Carrier: link up for an ethdev, a connected guest for vhost.
     pub fn link_up(&self) -> bool {
         match self {
-            Device::Eth { dev, .. } => dev.link().map(|l| l.up).unwrap_or(false),
+            Device::Eth {
+                dev,
+                link: LinkSource::Ethdev,
+                ..
+            } => dev.link().map(|l| l.up).unwrap_or(false),
+            Device::Eth {
+                link: LinkSource::Kernel(name),
+                ..
+            } => kernel_carrier(name),
+            Device::Eth {
+                link: LinkSource::Always,
+                ..
+            } => true,
             Device::Vhost { client, .. } => client.is_connected(),
         }
     }
