@@ -43,6 +43,14 @@ pub fn l4(t: &FiveTuple, basis: u32) -> u32 {
     l4_with(imp::word, t, basis)
 }
 
+/// [`l4`] of an IPv4 flow, from its fields: the same value as `l4` of the
+/// [`FiveTuple`] with these addresses (in the low 32 bits), protocol and
+/// ports, without building one.
+#[inline]
+pub fn l4_ipv4(src: u32, dst: u32, proto: u8, sport: u16, dport: u16, basis: u32) -> u32 {
+    l4_ipv4_with(imp::word, src, dst, proto, sport, dport, basis)
+}
+
 /// [`slb`] over a given accumulation step.
 #[inline(always)]
 fn slb_with(word: impl Fn(u32, u64) -> u32, mac: MacAddr, vlan: u16, basis: u32) -> u32 {
@@ -54,8 +62,8 @@ fn slb_with(word: impl Fn(u32, u64) -> u32, mac: MacAddr, vlan: u16, basis: u32)
 fn l4_with(word: impl Fn(u32, u64) -> u32, t: &FiveTuple, basis: u32) -> u32 {
     let ports = (u64::from(t.proto) << 32) | (u64::from(t.sport) << 16) | u64::from(t.dport);
     if (t.src | t.dst) >> 32 == 0 {
-        let h = word(basis, ((t.src as u64) << 32) | (t.dst as u64 & 0xffff_ffff));
-        fmix32(word(h, ports))
+        let (src, dst) = (t.src as u32, t.dst as u32);
+        l4_ipv4_with(word, src, dst, t.proto, t.sport, t.dport, basis)
     } else {
         let mut h = word(basis, t.src as u64);
         h = word(h, (t.src >> 64) as u64);
@@ -63,6 +71,22 @@ fn l4_with(word: impl Fn(u32, u64) -> u32, t: &FiveTuple, basis: u32) -> u32 {
         h = word(h, (t.dst >> 64) as u64);
         fmix32(word(h, ports | (1 << 40)))
     }
+}
+
+/// [`l4_ipv4`] over a given accumulation step: [`l4_with`]'s IPv4 form.
+#[inline(always)]
+fn l4_ipv4_with(
+    word: impl Fn(u32, u64) -> u32,
+    src: u32,
+    dst: u32,
+    proto: u8,
+    sport: u16,
+    dport: u16,
+    basis: u32,
+) -> u32 {
+    let ports = (u64::from(proto) << 32) | (u64::from(sport) << 16) | u64::from(dport);
+    let h = word(basis, (u64::from(src) << 32) | u64::from(dst));
+    fmix32(word(h, ports))
 }
 
 /// The final avalanche step shared by both implementations (the 32-bit
@@ -370,6 +394,45 @@ mod tests {
                 "{name}: {same_bucket} of 10000 reversed flows share a bucket"
             );
         }
+    }
+
+    #[test]
+    fn l4_ipv4_is_l4_of_the_tuple() {
+        let mut r = Rng(3);
+        for _ in 0..10_000 {
+            let (src, dst) = (r.next() as u32, r.next() as u32);
+            let (proto, sport, dport) = (r.next() as u8, r.next() as u16, r.next() as u16);
+            let basis = r.next() as u32;
+            let t = FiveTuple {
+                src: u128::from(src),
+                dst: u128::from(dst),
+                proto,
+                sport,
+                dport,
+            };
+            assert_eq!(l4_ipv4(src, dst, proto, sport, dport, basis), l4(&t, basis));
+            for (_, w) in impls() {
+                assert_eq!(
+                    l4_ipv4_with(w, src, dst, proto, sport, dport, basis),
+                    l4_with(w, &t, basis)
+                );
+            }
+        }
+        // The value the implementation had before `l4_ipv4` was split out
+        // of `l4` (SSE4.2 build): refactoring must not move flows.
+        let t = tcp(0x0a00_0001, 0x0a00_0002, 40_000, 22);
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse4.2"))]
+        {
+            assert_eq!(l4(&t, 5), 351_965_160);
+            assert_eq!(
+                l4_ipv4(0x0a00_0001, 0x0a00_0002, 6, 40_000, 22, 5),
+                351_965_160
+            );
+        }
+        assert_eq!(
+            l4(&t, 5),
+            l4_ipv4(0x0a00_0001, 0x0a00_0002, 6, 40_000, 22, 5)
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use smallvec::SmallVec;
 
-use super::snapshot::{BridgeView, IfaceIdx, PortIdx, PortKind, PortView, Snapshot, NO_BRIDGE};
+use super::snapshot::{
+    BondPort, BridgeView, IfaceIdx, LoadRow, PortIdx, PortKind, PortView, Snapshot, NO_BRIDGE,
+};
 use crate::bond::{Admit, BondMode};
 use crate::counters::{Counter, CounterBlock};
 use crate::hash;
@@ -11,8 +13,10 @@ use crate::packet::{Burst, Packet, BURST};
 use crate::time::Millis;
 use crate::vlan::EgressAction;
 use crate::wire::arp::ArpPacket;
-use crate::wire::ethernet::{parse_l2, L2Info, ETHERTYPE_ARP, ETHERTYPE_SLOW, ETHERTYPE_VLAN};
-use crate::wire::ip::FiveTuple;
+use crate::wire::ethernet::{
+    parse_l2, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_SLOW, ETHERTYPE_VLAN,
+};
+use crate::wire::ip::{has_ports, FiveTuple};
 use crate::wire::vlan_tag::{pop_vlan, push_vlan, set_vid};
 use crate::wire::MacAddr;
 
@@ -47,11 +51,82 @@ enum Decision {
     Flood,
 }
 
+/// How a frame leaves through a port that carries its VLAN.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Egress {
+    Untagged,
+    Tagged,
+}
+
+/// Where a frame goes when it leaves through one port, with the checks
+/// that do not depend on the frame already made.
+#[derive(Copy, Clone)]
+enum Target<'s> {
+    /// Drop, counting `why` in that block.
+    Drop(&'s CounterBlock, Counter),
+    /// Queue on this interface (up, in a port that carries the VLAN), whose
+    /// counters these are.
+    Iface(IfaceIdx, &'s CounterBlock, Egress),
+    /// Queue on the member of a bond port that the frame's hash picks.
+    Bond(BondTarget<'s>),
+}
+
+/// Bond members whose output a run's [`BondTarget`] works out in advance;
+/// frames hashed to a member past these, and flooded copies, take the
+/// per-frame path ([`Pmd::member_out`]).
+const TABLE_MEMBERS: usize = 4;
+
+/// A bond port as an output, resolved for one VLAN: what happens to a
+/// frame sent to each member (the same checks, in the same order, as
+/// [`Pmd::member_out`] makes for one frame).
+#[derive(Copy, Clone)]
+struct BondTarget<'s> {
+    op: &'s PortView,
+    b: &'s BondPort,
+    /// `None`: the port does not carry the VLAN.
+    egress: Option<Egress>,
+    /// This PMD's row of the bond's bucket loads, unless in active-backup.
+    loads: Option<LoadRow<'s>>,
+    /// Member positions below this have a member and an interface.
+    valid: usize,
+    /// How many of `members` are filled in.
+    known: usize,
+    /// The output of the first members.
+    members: [MemberOut<'s>; TABLE_MEMBERS],
+}
+
+/// What happens to a frame the hash sends to one bond member.
+#[derive(Copy, Clone)]
+enum MemberOut<'s> {
+    /// Queue on this interface, whose counters these are.
+    Send(IfaceIdx, &'s CounterBlock, Egress),
+    /// Drop, counting `why` in that block.
+    Drop(&'s CounterBlock, Counter),
+}
+
+/// What to do with every frame of one (VLAN, source, destination) run: the
+/// [`Decision`] with its output port resolved, so that the frames after the
+/// first of a conversation are only edited and queued.
+#[derive(Copy, Clone)]
+enum Plan<'s> {
+    /// One target (a drop, or the unicast output port).
+    One(Target<'s>),
+    /// Send a copy out of every other port that carries the VLAN.
+    Flood,
+}
+
+/// The first word of the decision cache key of a frame whose VLAN is
+/// `vlan` and destination `dst`; bit 60 is balance-slb's source check.
+/// Never `u64::MAX`.
+#[inline(always)]
+fn key_hi(vlan: u16, dst: MacAddr, slb_check: bool) -> u64 {
+    dst.to_u64() | u64::from(vlan & 0x0fff) << 48 | u64::from(slb_check) << 60
+}
+
 /// An IEEE 802.1D reserved group address, 01:80:c2:00:00:00 to 0f.
 #[inline(always)]
 fn is_reserved_group(mac: &MacAddr) -> bool {
-    let m = mac.0;
-    m[0] == 0x01 && m[1] == 0x80 && m[2] == 0xc2 && m[3] == 0 && m[4] == 0 && m[5] & 0xf0 == 0
+    mac.to_u64() & !0xf == 0x0180_c200_0000
 }
 
 /// A frame as it entered: what the egress edit and the bond hash need.
@@ -74,6 +149,22 @@ struct Admission {
     multicast: Admit,
 }
 
+/// Frames waiting for one interface, and their length in bytes.
+#[derive(Debug)]
+struct OutQueue<P> {
+    pkts: Burst<P>,
+    bytes: u64,
+}
+
+impl<P> OutQueue<P> {
+    fn new() -> OutQueue<P> {
+        OutQueue {
+            pkts: Burst::new(),
+            bytes: 0,
+        }
+    }
+}
+
 /// One PMD thread's mutable forwarding state.
 ///
 /// Nothing here allocates once [`Pmd::sync`] has sized it for a snapshot.
@@ -81,7 +172,7 @@ struct Admission {
 pub struct Pmd<P: Packet> {
     id: usize,
     /// Pending output per interface.
-    out: Vec<Burst<P>>,
+    out: Vec<OutQueue<P>>,
     /// Interfaces with pending output, in first-use order.
     pending: SmallVec<[IfaceIdx; 16]>,
     learn: SmallVec<[Learn; BURST]>,
@@ -117,9 +208,11 @@ impl<P: Packet> Pmd<P> {
     /// snapshot, after [`Pmd::flush`]. May allocate.
     pub fn sync(&mut self, snap: &Snapshot) {
         debug_assert!(self.pending.is_empty(), "sync with output pending");
-        self.out.resize_with(snap.ifaces.len(), Burst::new);
+        self.out.resize_with(snap.ifaces.len(), OutQueue::new);
         self.out.truncate(snap.ifaces.len());
-        self.pending.reserve(snap.ifaces.len().min(64));
+        // An interface is pending at most once: with room for all of them,
+        // queueing output never allocates.
+        self.pending.reserve(snap.ifaces.len());
     }
 
     /// Run one burst received on `in_iface` through the pipeline; `pkts` is
@@ -142,9 +235,7 @@ impl<P: Packet> Pmd<P> {
         };
         let cnt = ifv.counters.pmd(self.id);
         let n = pkts.len() as u64;
-        let bytes: u64 = pkts.iter().map(|p| p.pkt_len() as u64).sum();
         cnt.add(Counter::RxPackets, n);
-        cnt.add(Counter::RxBytes, bytes);
 
         let port = match snap.bridges.get(ifv.bridge as usize) {
             Some(br) if ifv.bridge != NO_BRIDGE && ifv.admin_up => {
@@ -153,6 +244,10 @@ impl<P: Packet> Pmd<P> {
             _ => None,
         };
         let Some((br, port)) = port else {
+            cnt.add(
+                Counter::RxBytes,
+                pkts.iter().map(|p| p.pkt_len() as u64).sum(),
+            );
             cnt.add(Counter::RxAdminDown, n);
             P::free_bulk(pkts);
             return;
@@ -164,12 +259,19 @@ impl<P: Packet> Pmd<P> {
             unicast: b.view.admit(ifv.member, false),
             multicast: b.view.admit(ifv.member, true),
         });
+        let max_len = ifv.max_frame_len as usize;
+        let mut rx_bytes = 0u64;
 
-        let mut last_key = u128::MAX;
-        let mut last = Decision::Drop(Counter::RxMalformed);
+        // The decision cache: the key of the last (VLAN, source,
+        // destination) and what to do with its frames.
+        let mut last_hi = u64::MAX;
+        let mut last_src = 0u64;
+        let mut plan = Plan::Flood;
 
         for pkt in pkts.drain(..) {
-            if pkt.pkt_len() > ifv.max_frame_len as usize {
+            let len = pkt.pkt_len();
+            rx_bytes += len as u64;
+            if len > max_len {
                 self.drop(cnt, Counter::RxOversize, pkt);
                 continue;
             }
@@ -178,7 +280,8 @@ impl<P: Packet> Pmd<P> {
                 continue;
             };
             if is_reserved_group(&l2.dst) {
-                self.reserved(cnt, ifv.lacp, in_iface, &l2, pkt, io);
+                let slow = l2.tag.is_none() && l2.ethertype == ETHERTYPE_SLOW;
+                self.reserved(cnt, ifv.lacp, in_iface, slow, pkt, io);
                 continue;
             }
             let mut slb_check = false;
@@ -197,7 +300,9 @@ impl<P: Packet> Pmd<P> {
                         self.drop(cnt, Counter::RxBondLoop, pkt);
                         continue;
                     }
-                    Admit::DropIfMoved => slb_check = !is_gratuitous_arp(&l2, pkt.data()),
+                    Admit::DropIfMoved => {
+                        slb_check = !is_gratuitous_arp(l2.ethertype, l2.payload_offset, pkt.data())
+                    }
                 }
             }
             // Only 802.1Q tags select a VLAN: an 802.1ad (0x88a8) outer tag
@@ -215,31 +320,47 @@ impl<P: Packet> Pmd<P> {
                 continue;
             };
 
-            let key = (vlan as u128) << 96
-                | (l2.src.to_u64() as u128) << 48
-                | l2.dst.to_u64() as u128
-                | (slb_check as u128) << 112;
-            if key != last_key {
-                last_key = key;
-                last = self.decide(br, ifv.port, slb_check, vlan, l2.src, l2.dst, now);
+            let hi = key_hi(vlan, l2.dst, slb_check);
+            let src = l2.src.to_u64();
+            if hi != last_hi || src != last_src {
+                last_hi = hi;
+                last_src = src;
+                plan = self.plan(
+                    snap, br, cnt, ifv.port, slb_check, vlan, l2.src, l2.dst, now,
+                );
             }
-            let ing = Ingress {
-                vid,
-                vlan,
-                src: l2.src,
-                l3: l2.payload_offset,
-                ethertype: l2.ethertype,
-            };
-            match last {
-                Decision::Drop(c) => self.drop(cnt, c, pkt),
-                Decision::Unicast(p) => self.output(snap, &br.ports[p as usize], pkt, &ing, io),
-                Decision::Flood => {
+            match &plan {
+                // The common cases first: unicast to a single interface or
+                // to a bond.
+                Plan::One(Target::Iface(i, ic, e)) => {
+                    self.emit(snap, *i, ic, *e, pkt, vid, vlan, io);
+                }
+                Plan::One(Target::Bond(t)) => {
+                    let ing = Ingress {
+                        vid,
+                        vlan,
+                        src: l2.src,
+                        l3: l2.payload_offset,
+                        ethertype: l2.ethertype,
+                    };
+                    self.bond_output(snap, t, pkt, &ing, io);
+                }
+                Plan::One(Target::Drop(c, why)) => self.drop(c, *why, pkt),
+                Plan::Flood => {
+                    let ing = Ingress {
+                        vid,
+                        vlan,
+                        src: l2.src,
+                        l3: l2.payload_offset,
+                        ethertype: l2.ethertype,
+                    };
                     if let Err(pkt) = self.flood(snap, br, ifv.port, pkt, &ing, io) {
                         self.drop(cnt, Counter::RxNoOutput, pkt);
                     }
                 }
             }
         }
+        cnt.add(Counter::RxBytes, rx_bytes);
 
         if !self.learn.is_empty() {
             let outcome = br.mac.learn_batch(&self.learn, now);
@@ -256,17 +377,19 @@ impl<P: Packet> Pmd<P> {
     }
 
     /// A frame to 01:80:c2:00:00:0x: LACP and Marker go to the control
-    /// thread on LACP interfaces; everything else is dropped.
+    /// thread on LACP interfaces; everything else is dropped. `slow`: an
+    /// untagged Slow Protocols frame.
+    #[cold]
+    #[inline(never)]
     fn reserved<I: Io<P>>(
         &mut self,
         cnt: &CounterBlock,
         lacp: bool,
         in_iface: IfaceIdx,
-        l2: &L2Info,
+        slow: bool,
         pkt: P,
         io: &mut I,
     ) {
-        let slow = l2.tag.is_none() && l2.ethertype == ETHERTYPE_SLOW;
         if slow && lacp {
             if let Err(pkt) = io.to_control(in_iface, pkt) {
                 self.drop(cnt, Counter::RxControlRingFull, pkt);
@@ -275,6 +398,33 @@ impl<P: Packet> Pmd<P> {
             self.drop(cnt, Counter::RxSlowProtocols, pkt);
         } else {
             self.drop(cnt, Counter::RxReservedMulticast, pkt);
+        }
+    }
+
+    /// The plan for the frames of one (VLAN, src, dst) received on `in_port`
+    /// (whose interface counters are `cnt`): learn, look up, resolve the
+    /// output port. Once per run of such frames, so kept out of the loop.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn plan<'s>(
+        &mut self,
+        snap: &'s Snapshot,
+        br: &'s BridgeView,
+        cnt: &'s CounterBlock,
+        in_port: PortIdx,
+        slb_check: bool,
+        vlan: u16,
+        src: MacAddr,
+        dst: MacAddr,
+        now: Millis,
+    ) -> Plan<'s> {
+        match self.decide(br, in_port, slb_check, vlan, src, dst, now) {
+            Decision::Drop(c) => Plan::One(Target::Drop(cnt, c)),
+            Decision::Unicast(p) => match br.ports.get(p as usize) {
+                Some(op) => Plan::One(self.target(snap, op, vlan, true)),
+                None => Plan::Flood,
+            },
+            Decision::Flood => Plan::Flood,
         }
     }
 
@@ -315,8 +465,81 @@ impl<P: Packet> Pmd<P> {
         }
     }
 
+    /// The checks for sending frames of `vlan` out of port `op` that do not
+    /// depend on the frame: interface state and the egress VLAN rule (for a
+    /// bond, for each member the hash may pick when `run`: the target
+    /// serves a run of frames rather than one flooded copy).
+    #[inline]
+    fn target<'s>(&self, snap: &'s Snapshot, op: &'s PortView, vlan: u16, run: bool) -> Target<'s> {
+        let egress = match op.vlan.egress(vlan) {
+            EgressAction::Drop => None,
+            EgressAction::Untagged => Some(Egress::Untagged),
+            EgressAction::Tagged => Some(Egress::Tagged),
+        };
+        match &op.kind {
+            PortKind::Single(i) => {
+                let Some(ifv) = snap.ifaces.get(*i as usize) else {
+                    return Target::Drop(op.counters.pmd(self.id), Counter::TxLinkDown);
+                };
+                let ic = ifv.counters.pmd(self.id);
+                if !(ifv.link_up && ifv.admin_up) {
+                    return Target::Drop(ic, Counter::TxLinkDown);
+                }
+                match egress {
+                    Some(e) => Target::Iface(*i, ic, e),
+                    None => Target::Drop(ic, Counter::TxVlanFiltered),
+                }
+            }
+            PortKind::Bond(b) => {
+                let valid = b.view.members.len().min(b.ifaces.len());
+                let known = if run { valid.min(TABLE_MEMBERS) } else { 0 };
+                let nothing = MemberOut::Drop(op.counters.pmd(self.id), Counter::TxNoMember);
+                let mut members = [nothing; TABLE_MEMBERS];
+                for (m, out) in members.iter_mut().enumerate().take(known) {
+                    *out = self.member_out(snap, op, b, egress, m);
+                }
+                Target::Bond(BondTarget {
+                    op,
+                    b,
+                    egress,
+                    loads: (b.view.mode != BondMode::ActiveBackup).then(|| b.loads.row(self.id)),
+                    valid,
+                    known,
+                    members,
+                })
+            }
+        }
+    }
+
+    /// What happens to a frame of a VLAN with egress rule `egress` that the
+    /// hash sends to member position `m` (below `valid`) of bond port `op`.
+    fn member_out<'s>(
+        &self,
+        snap: &'s Snapshot,
+        op: &'s PortView,
+        b: &'s BondPort,
+        egress: Option<Egress>,
+        m: usize,
+    ) -> MemberOut<'s> {
+        let Some(&iface) = b.ifaces.get(m) else {
+            return MemberOut::Drop(op.counters.pmd(self.id), Counter::TxNoMember);
+        };
+        let Some(ifv) = snap.ifaces.get(iface as usize) else {
+            return MemberOut::Drop(op.counters.pmd(self.id), Counter::TxLinkDown);
+        };
+        let ic = ifv.counters.pmd(self.id);
+        if !(ifv.link_up && ifv.admin_up) {
+            return MemberOut::Drop(ic, Counter::TxLinkDown);
+        }
+        match egress {
+            Some(e) => MemberOut::Send(iface, ic, e),
+            None => MemberOut::Drop(ic, Counter::TxVlanFiltered),
+        }
+    }
+
     /// Send `pkt` out of every port but `in_port` that carries its VLAN.
     /// Gives the frame back when there is no such port.
+    #[inline(never)]
     fn flood<I: Io<P>>(
         &mut self,
         snap: &Snapshot,
@@ -348,84 +571,108 @@ impl<P: Packet> Pmd<P> {
         Ok(())
     }
 
-    /// Pick the interface of port `op` (a bond member by hash), edit the
-    /// frame's 802.1Q header for it and queue it.
-    #[inline(always)]
+    /// Send `pkt` out of port `op`.
     fn output<I: Io<P>>(
         &mut self,
         snap: &Snapshot,
         op: &PortView,
-        mut pkt: P,
+        pkt: P,
         ing: &Ingress,
         io: &mut I,
     ) {
-        let iface = match &op.kind {
-            PortKind::Single(i) => *i,
-            PortKind::Bond(b) => {
-                let v = &b.view;
-                let h = match v.mode {
-                    BondMode::ActiveBackup => 0,
-                    BondMode::BalanceSlb => hash::slb(ing.src, ing.vlan, v.hash_basis),
-                    BondMode::BalanceTcp => {
-                        match FiveTuple::extract(pkt.data(), ing.l3, ing.ethertype) {
-                            Some(t) => hash::l4(&t, v.hash_basis),
-                            None => hash::slb(ing.src, ing.vlan, v.hash_basis),
-                        }
-                    }
-                };
-                match v.index_for_hash(h).and_then(|m| b.ifaces.get(m as usize)) {
-                    Some(i) => {
-                        if v.mode != BondMode::ActiveBackup {
-                            b.loads.add(self.id, hash::bucket(h), pkt.pkt_len() as u64);
-                        }
-                        *i
-                    }
-                    None => {
-                        self.drop(op.counters.pmd(self.id), Counter::TxNoMember, pkt);
-                        return;
-                    }
+        match self.target(snap, op, ing.vlan, false) {
+            Target::Drop(c, why) => self.drop(c, why, pkt),
+            Target::Iface(i, ic, e) => self.emit(snap, i, ic, e, pkt, ing.vid, ing.vlan, io),
+            Target::Bond(t) => self.bond_output(snap, &t, pkt, ing, io),
+        }
+    }
+
+    /// Queue `pkt` on the member of bond target `t` that its flow hash
+    /// picks. Not inlined: it would crowd the registers of the main loop.
+    #[inline(never)]
+    fn bond_output<I: Io<P>>(
+        &mut self,
+        snap: &Snapshot,
+        t: &BondTarget<'_>,
+        pkt: P,
+        ing: &Ingress,
+        io: &mut I,
+    ) {
+        let v = &t.b.view;
+        let h = match v.mode {
+            BondMode::ActiveBackup => 0,
+            BondMode::BalanceSlb => hash::slb(ing.src, ing.vlan, v.hash_basis),
+            BondMode::BalanceTcp => {
+                match l4_hash(pkt.data(), ing.l3, ing.ethertype, v.hash_basis) {
+                    Some(h) => h,
+                    None => hash::slb(ing.src, ing.vlan, v.hash_basis),
                 }
             }
         };
-        let Some(ifv) = snap.ifaces.get(iface as usize) else {
-            self.drop(op.counters.pmd(self.id), Counter::TxLinkDown, pkt);
-            return;
-        };
-        let ic = ifv.counters.pmd(self.id);
-        if !(ifv.link_up && ifv.admin_up) {
-            self.drop(ic, Counter::TxLinkDown, pkt);
+        let bucket = hash::bucket(h);
+        let m = usize::from(v.buckets[usize::from(bucket)]);
+        if m >= t.valid {
+            self.drop(t.op.counters.pmd(self.id), Counter::TxNoMember, pkt);
             return;
         }
-        match op.vlan.egress(ing.vlan) {
-            EgressAction::Drop => {
-                self.drop(ic, Counter::TxVlanFiltered, pkt);
-                return;
+        if let Some(row) = t.loads {
+            row.add(bucket, pkt.pkt_len() as u64);
+        }
+        let out = match t.members.get(m) {
+            Some(out) if m < t.known => *out,
+            _ => self.member_out(snap, t.op, t.b, t.egress, m),
+        };
+        match out {
+            MemberOut::Send(iface, ic, e) => {
+                self.emit(snap, iface, ic, e, pkt, ing.vid, ing.vlan, io)
             }
-            EgressAction::Untagged => {
-                if ing.vid.is_some() {
-                    pop_vlan(&mut pkt);
+            MemberOut::Drop(c, why) => self.drop(c, why, pkt),
+        }
+    }
+
+    /// Edit the 802.1Q header of a frame of `vlan` that arrived with tag
+    /// `vid` for its output port, and queue it on interface `iface` (whose
+    /// counters are `ic`).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn emit<I: Io<P>>(
+        &mut self,
+        snap: &Snapshot,
+        iface: IfaceIdx,
+        ic: &CounterBlock,
+        egress: Egress,
+        mut pkt: P,
+        vid: Option<u16>,
+        vlan: u16,
+        io: &mut I,
+    ) {
+        match (egress, vid) {
+            (Egress::Untagged, None) => {}
+            (Egress::Untagged, Some(_)) => {
+                pop_vlan(&mut pkt);
+            }
+            (Egress::Tagged, Some(v)) if v == vlan => {}
+            (Egress::Tagged, Some(_)) => {
+                set_vid(pkt.data_mut(), vlan);
+            }
+            (Egress::Tagged, None) => {
+                if !push_vlan(&mut pkt, ETHERTYPE_VLAN, vlan) {
+                    self.drop(ic, Counter::TxNoHeadroom, pkt);
+                    return;
                 }
             }
-            EgressAction::Tagged => match ing.vid {
-                Some(v) if v == ing.vlan => {}
-                Some(_) => {
-                    set_vid(pkt.data_mut(), ing.vlan);
-                }
-                None => {
-                    if !push_vlan(&mut pkt, ETHERTYPE_VLAN, ing.vlan) {
-                        self.drop(ic, Counter::TxNoHeadroom, pkt);
-                        return;
-                    }
-                }
-            },
         }
         let i = iface as usize;
-        if self.out[i].is_empty() {
+        let queued = self.out[i].pkts.len();
+        if queued == 0 {
             self.pending.push(iface);
-        } else if self.out[i].len() == BURST {
+        } else if queued == BURST {
+            // Still pending: the batch goes now, the queue is reused.
             self.tx_one(snap, iface, io);
         }
-        self.out[i].push(pkt);
+        let q = &mut self.out[i];
+        q.bytes += pkt.pkt_len() as u64;
+        q.pkts.push(pkt);
     }
 
     /// Transmit every queued batch once. Frames a queue refuses are freed
@@ -440,26 +687,29 @@ impl<P: Packet> Pmd<P> {
 
     fn tx_one<I: Io<P>>(&mut self, snap: &Snapshot, iface: IfaceIdx, io: &mut I) {
         let q = &mut self.out[iface as usize];
-        if q.is_empty() {
+        if q.pkts.is_empty() {
             return;
         }
-        let n = q.len() as u64;
-        let bytes: u64 = q.iter().map(|p| p.pkt_len() as u64).sum();
-        io.tx(iface, q);
-        let left = q.len() as u64;
-        let left_bytes: u64 = q.iter().map(|p| p.pkt_len() as u64).sum();
+        let n = q.pkts.len() as u64;
+        let mut bytes = core::mem::take(&mut q.bytes);
+        io.tx(iface, &mut q.pkts);
+        let left = q.pkts.len() as u64;
+        if left > 0 {
+            let left_bytes: u64 = q.pkts.iter().map(|p| p.pkt_len() as u64).sum();
+            bytes = bytes.saturating_sub(left_bytes);
+        }
         self.counters.tx_batches += 1;
         self.counters.tx_batched_packets += n;
         if let Some(ifv) = snap.ifaces.get(iface as usize) {
             let c = ifv.counters.pmd(self.id);
             c.add(Counter::TxPackets, n - left);
-            c.add(Counter::TxBytes, bytes - left_bytes);
+            c.add(Counter::TxBytes, bytes);
             if left > 0 {
                 c.add(Counter::TxFull, left);
             }
         }
         if left > 0 {
-            P::free_bulk(q);
+            P::free_bulk(&mut self.out[iface as usize].pkts);
         }
     }
 
@@ -474,12 +724,49 @@ impl<P: Packet> Pmd<P> {
     }
 }
 
-/// A gratuitous ARP: balance-slb lets it through even when its source is
-/// learned elsewhere, so a VM that moved is re-learned (as OVS does).
-fn is_gratuitous_arp(l2: &L2Info, frame: &[u8]) -> bool {
-    l2.ethertype == ETHERTYPE_ARP
+/// balance-tcp's hash of a frame: [`hash::l4`] of
+/// [`FiveTuple::extract`]`(frame, l3, ethertype)`, `None` when that is.
+///
+/// The common case, an IPv4 header without options that is not a later
+/// fragment, carrying TCP, UDP or SCTP ports inside its total length, is
+/// read directly (the same checks and fields, without building a
+/// `FiveTuple`); everything else goes through `FiveTuple::extract`. The
+/// tests check that both ways agree on any input.
+#[inline(always)]
+fn l4_hash(frame: &[u8], l3: usize, ethertype: u16, basis: u32) -> Option<u32> {
+    if ethertype == ETHERTYPE_IPV4 {
+        let ip = frame.get(l3..)?;
+        if let Some(h) = ip.first_chunk::<24>() {
+            let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+            let proto = h[9];
+            if h[0] == 0x45
+                && (24..=ip.len()).contains(&total)
+                && h[6] & 0x1f == 0
+                && h[7] == 0
+                && has_ports(proto)
+            {
+                return Some(hash::l4_ipv4(
+                    u32::from_be_bytes([h[12], h[13], h[14], h[15]]),
+                    u32::from_be_bytes([h[16], h[17], h[18], h[19]]),
+                    proto,
+                    u16::from_be_bytes([h[20], h[21]]),
+                    u16::from_be_bytes([h[22], h[23]]),
+                    basis,
+                ));
+            }
+        }
+    }
+    FiveTuple::extract(frame, l3, ethertype).map(|t| hash::l4(&t, basis))
+}
+
+/// A gratuitous ARP (`ethertype` and the `l3` offset of what follows it):
+/// balance-slb lets it through even when its source is learned elsewhere, so
+/// a VM that moved is re-learned (as OVS does).
+#[inline(never)]
+fn is_gratuitous_arp(ethertype: u16, l3: usize, frame: &[u8]) -> bool {
+    ethertype == ETHERTYPE_ARP
         && frame
-            .get(l2.payload_offset..)
+            .get(l3..)
             .and_then(|b| ArpPacket::new_checked(b).ok())
             .is_some_and(|a| a.is_gratuitous())
 }
@@ -492,5 +779,252 @@ fn can_send(snap: &Snapshot, p: &PortView) -> bool {
             .get(*i as usize)
             .is_some_and(|v| v.admin_up && v.link_up),
         PortKind::Bond(b) => b.view.up && b.view.enabled != 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The hash as the bond would compute it without the fast path.
+    fn reference(frame: &[u8], l3: usize, ethertype: u16, basis: u32) -> Option<u32> {
+        FiveTuple::extract(frame, l3, ethertype).map(|t| hash::l4(&t, basis))
+    }
+
+    /// An Ethernet + IPv4 frame whose header fields are mostly plausible,
+    /// so that the fast path's every condition is exercised both ways.
+    fn ipv4_frame() -> impl Strategy<Value = (Vec<u8>, usize)> {
+        (
+            prop_oneof![
+                Just(0x45u8),
+                Just(0x46),
+                Just(0x4f),
+                Just(0x44),
+                Just(0x55),
+                any::<u8>()
+            ],
+            0usize..80,
+            prop_oneof![Just(0u8), Just(0x20), Just(0x40), Just(0x01), any::<u8>()],
+            prop_oneof![Just(0u8), Just(1), any::<u8>()],
+            prop_oneof![Just(6u8), Just(17), Just(132), Just(1), any::<u8>()],
+            proptest::collection::vec(any::<u8>(), 0..64),
+            prop_oneof![Just(14usize), Just(18), 0usize..70],
+        )
+            .prop_map(|(vi, total, f0, f1, proto, rest, l3)| {
+                let mut f = vec![0xaa; l3];
+                let mut ip = vec![
+                    vi,
+                    0,
+                    (total >> 8) as u8,
+                    total as u8,
+                    0,
+                    0,
+                    f0,
+                    f1,
+                    64,
+                    proto,
+                ];
+                ip.extend_from_slice(&rest);
+                f.extend_from_slice(&ip);
+                (f, l3)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn fast_l4_hash_agrees_with_five_tuple(
+            (frame, l3) in ipv4_frame(),
+            basis in any::<u32>(),
+        ) {
+            prop_assert_eq!(
+                l4_hash(&frame, l3, ETHERTYPE_IPV4, basis),
+                reference(&frame, l3, ETHERTYPE_IPV4, basis)
+            );
+        }
+
+        #[test]
+        fn l4_hash_of_any_bytes_agrees(
+            frame in proptest::collection::vec(any::<u8>(), 0..100),
+            l3 in 0usize..120,
+            ethertype in prop_oneof![Just(ETHERTYPE_IPV4), Just(0x86dd), any::<u16>()],
+            basis in any::<u32>(),
+        ) {
+            prop_assert_eq!(
+                l4_hash(&frame, l3, ethertype, basis),
+                reference(&frame, l3, ethertype, basis)
+            );
+        }
+    }
+
+    /// A balance-slb bond of `n` members, all enabled, bucket `i` on member
+    /// `i % n`, hash basis 7.
+    fn wide_view(n: u16) -> crate::bond::BondView {
+        let members: Vec<u16> = (0..n).collect();
+        let mut v = crate::bond::BondView::down(BondMode::BalanceSlb, &members, 7);
+        for (i, b) in v.buckets.iter_mut().enumerate() {
+            *b = (i % usize::from(n)) as u8;
+        }
+        v.enabled = (1 << n) - 1;
+        v.active = Some(0);
+        v.up = true;
+        v.lacp_negotiated = true;
+        v
+    }
+
+    #[test]
+    fn every_member_of_a_wide_bond_gets_its_frames_or_counts_them() {
+        // Members past the precomputed table take the per-frame path; both
+        // must send each frame where the hash says, or count why not.
+        use crate::testkit::{mac, udp_frame, Rig};
+        use crate::vlan::PortVlan;
+        const N: u16 = 7;
+        assert!(usize::from(N) > TABLE_MEMBERS);
+        let mut r = Rig::default();
+        let (_, a) = r.add_port("a", PortVlan::access(1));
+        let view = wide_view(N);
+        let (bp, m) = r.add_bond("bond0", PortVlan::trunk_all(), usize::from(N), view.clone());
+        // One member inside the table and one past it lose their link.
+        for down in [1, 5] {
+            r.edit_iface(m[down], |i| i.link_up = false);
+        }
+        r.mac().add_static(1, mac(0xb), bp).unwrap();
+        let srcs: Vec<MacAddr> = (0..2000u16).map(|i| mac(0x100 + i)).collect();
+        let frames: Vec<Vec<u8>> = srcs
+            .iter()
+            .map(|&s| udp_frame(mac(0xb), s, None, 1, 2))
+            .collect();
+        r.send(a, &frames);
+        let mut want = vec![0u64; usize::from(N)];
+        for &s in &srcs {
+            let h = hash::slb(s, 1, view.hash_basis);
+            want[usize::from(view.index_for_hash(h).unwrap())] += 1;
+        }
+        for k in 0..usize::from(N) {
+            let sent = r.sent(m[k]);
+            if k == 1 || k == 5 {
+                assert!(sent.is_empty(), "member {k} is down");
+                assert_eq!(r.counter(m[k], Counter::TxLinkDown), want[k], "member {k}");
+            } else {
+                assert_eq!(sent.len() as u64, want[k], "member {k}");
+                assert!(sent.iter().all(|f| crate::testkit::vid_of(f) == Some(1)));
+            }
+            assert!(want[k] > 0, "no frame hashed to member {k}");
+        }
+    }
+
+    #[test]
+    fn a_bond_that_does_not_carry_the_vlan_counts_on_the_member() {
+        // A static entry sends VLAN 1 to a bond that only trunks 300: the
+        // frame is dropped as tx_dropped_vlan_filtered on the member the
+        // hash picks (or tx_dropped_link_down if that one is down), as
+        // before the per-run table existed.
+        use crate::testkit::{mac, udp_frame, Rig};
+        use crate::vlan::{PortVlan, VlanMode, VlanSet};
+        const N: u16 = 6;
+        let mut r = Rig::default();
+        let (_, a) = r.add_port("a", PortVlan::access(1));
+        let trunk =
+            PortVlan::new(Some(VlanMode::Trunk), None, &VlanSet::parse("300").unwrap()).unwrap();
+        let view = wide_view(N);
+        let (bp, m) = r.add_bond("bond0", trunk, usize::from(N), view.clone());
+        r.edit_iface(m[4], |i| i.link_up = false);
+        r.mac().add_static(1, mac(0xb), bp).unwrap();
+        let srcs: Vec<MacAddr> = (0..600u16).map(|i| mac(0x100 + i)).collect();
+        let frames: Vec<Vec<u8>> = srcs
+            .iter()
+            .map(|&s| udp_frame(mac(0xb), s, None, 1, 2))
+            .collect();
+        r.send(a, &frames);
+        let mut want = vec![0u64; usize::from(N)];
+        for &s in &srcs {
+            let h = hash::slb(s, 1, view.hash_basis);
+            want[usize::from(view.index_for_hash(h).unwrap())] += 1;
+        }
+        for k in 0..usize::from(N) {
+            assert!(r.sent(m[k]).is_empty());
+            let (c, other) = if k == 4 {
+                (Counter::TxLinkDown, Counter::TxVlanFiltered)
+            } else {
+                (Counter::TxVlanFiltered, Counter::TxLinkDown)
+            };
+            assert_eq!(r.counter(m[k], c), want[k], "member {k}");
+            assert_eq!(r.counter(m[k], other), 0, "member {k}");
+        }
+    }
+
+    #[test]
+    fn frames_keep_their_order_and_vlan_per_interface_across_runs() {
+        // Runs to a bond in two VLANs alternate with runs to a plain port
+        // within bursts; every interface must send all its frames, in
+        // arrival order, in their own VLAN.
+        use crate::testkit::{mac, udp_frame, vid_of, Rig};
+        use crate::vlan::{PortVlan, VlanMode, VlanSet};
+        let trunk =
+            || PortVlan::new(Some(VlanMode::Trunk), None, &VlanSet::parse("1,2").unwrap()).unwrap();
+        let mut r = Rig::default();
+        let (_, a) = r.add_port("a", trunk());
+        let (cp, c) = r.add_port("c", PortVlan::access(1));
+        let mut view = wide_view(2);
+        view.mode = BondMode::BalanceTcp;
+        let (bp, m) = r.add_bond("bond0", trunk(), 2, view);
+        for vlan in [1, 2] {
+            r.mac().add_static(vlan, mac(0xb), bp).unwrap();
+        }
+        r.mac().add_static(1, mac(0xc), cp).unwrap();
+        let mut frames = Vec::new();
+        let mut seq = 0u16;
+        let runs = [5, 3, 7, 1, 1, 9, 2, 4, 6, 8, 3, 11];
+        for (k, len) in runs.iter().cycle().take(60).enumerate() {
+            // Bond in VLAN 1, bond in VLAN 2, port C in VLAN 1, ...
+            let (dst, vlan) = match k % 3 {
+                0 => (mac(0xb), 1),
+                1 => (mac(0xb), 2),
+                _ => (mac(0xc), 1),
+            };
+            for _ in 0..*len {
+                frames.push(udp_frame(dst, mac(0xa), Some(vlan), seq, 80 + vlan));
+                seq += 1;
+            }
+        }
+        r.send(a, &frames);
+        let port = |f: &Vec<u8>, at: usize| u16::from_be_bytes([f[at], f[at + 1]]);
+        let mut total = 0;
+        for i in [m[0], m[1]] {
+            let sent = r.sent(i);
+            assert!(!sent.is_empty());
+            // Tagged: the UDP ports start at 14 + 4 + 20.
+            assert!(sent.windows(2).all(|w| port(&w[0], 38) < port(&w[1], 38)));
+            for f in &sent {
+                assert_eq!(vid_of(f), Some(port(f, 40) - 80), "frame {}", port(f, 38));
+            }
+            total += sent.len();
+        }
+        let sent = r.sent(c);
+        assert!(sent.windows(2).all(|w| port(&w[0], 34) < port(&w[1], 34)));
+        assert!(sent.iter().all(|f| vid_of(f).is_none()));
+        total += sent.len();
+        assert_eq!(total, frames.len());
+    }
+
+    #[test]
+    fn fast_path_is_taken_for_a_plain_udp_frame() {
+        // A frame the fast path reads, compared with the reference, so the
+        // property tests above cover the fast path and not only the fallback.
+        let f = crate::testkit::udp_frame_ip(
+            crate::testkit::mac(1),
+            crate::testkit::mac(2),
+            None,
+            [10, 0, 0, 1],
+            [10, 1, 0, 1],
+            1234,
+            80,
+        );
+        let h = l4_hash(&f, 14, ETHERTYPE_IPV4, 9);
+        assert_eq!(h, reference(&f, 14, ETHERTYPE_IPV4, 9));
+        assert_eq!(
+            h,
+            Some(hash::l4_ipv4(0x0a00_0001, 0x0a01_0001, 17, 1234, 80, 9))
+        );
     }
 }

@@ -38,10 +38,14 @@ impl Counters {
         Arc::new(Counters { blocks })
     }
 
-    /// The block PMD `pmd` writes.
+    /// The block PMD `pmd` writes (ids past the last block wrap around).
     #[inline(always)]
     pub fn pmd(&self, pmd: usize) -> &CounterBlock {
-        &self.blocks[pmd % self.blocks.len()]
+        // The in-range case without a division: this is on the hot path.
+        match self.blocks.get(pmd) {
+            Some(b) => b,
+            None => &self.blocks[pmd % self.blocks.len()],
+        }
     }
 
     /// The sum over every thread of counter `c`.
@@ -92,11 +96,18 @@ impl BucketLoads {
     /// Add `bytes` to `bucket` in PMD `pmd`'s row. Only that PMD may call this.
     #[inline(always)]
     pub fn add(&self, pmd: usize, bucket: u8, bytes: u64) {
-        let c = &self.rows[pmd % self.rows.len()].0[bucket as usize];
-        c.store(
-            c.load(Ordering::Relaxed).wrapping_add(bytes),
-            Ordering::Relaxed,
-        );
+        self.row(pmd).add(bucket, bytes);
+    }
+
+    /// PMD `pmd`'s row (ids past the last row wrap around), to add to many
+    /// times.
+    #[inline(always)]
+    pub(crate) fn row(&self, pmd: usize) -> LoadRow<'_> {
+        // The in-range case without a division.
+        LoadRow(match self.rows.get(pmd) {
+            Some(r) => r,
+            None => &self.rows[pmd % self.rows.len()],
+        })
     }
 
     /// Running totals per bucket, summed over threads. Callers keep the
@@ -109,6 +120,22 @@ impl BucketLoads {
             }
         }
         t
+    }
+}
+
+/// One PMD thread's row of a [`BucketLoads`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LoadRow<'a>(&'a BucketRow);
+
+impl LoadRow<'_> {
+    /// Add `bytes` to `bucket`. Only the row's PMD may call this.
+    #[inline(always)]
+    pub(crate) fn add(self, bucket: u8, bytes: u64) {
+        let c = &self.0 .0[bucket as usize];
+        c.store(
+            c.load(Ordering::Relaxed).wrapping_add(bytes),
+            Ordering::Relaxed,
+        );
     }
 }
 
