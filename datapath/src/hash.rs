@@ -89,6 +89,14 @@ fn l4_ipv4_with(
     fmix32(word(h, ports))
 }
 
+/// A flow hash from a hash the NIC already computed over the flow (RSS):
+/// Toeplitz output is not uniform in its low bits, so mix it before taking
+/// the bucket.
+#[inline(always)]
+pub const fn mix(h: u32) -> u32 {
+    fmix32(h)
+}
+
 /// The final avalanche step shared by both implementations (the 32-bit
 /// finalizer of MurmurHash3): a bijection on `u32` in which each output bit
 /// depends on every input bit.

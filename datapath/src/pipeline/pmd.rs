@@ -602,12 +602,15 @@ impl<P: Packet> Pmd<P> {
         let h = match v.mode {
             BondMode::ActiveBackup => 0,
             BondMode::BalanceSlb => hash::slb(ing.src, ing.vlan, v.hash_basis),
-            BondMode::BalanceTcp => {
-                match l4_hash(pkt.data(), ing.l3, ing.ethertype, v.hash_basis) {
+            // The NIC's RSS hash is computed over the same 5-tuple: use it
+            // when the frame carries one, as OVS does for balance-tcp.
+            BondMode::BalanceTcp => match pkt.rss_hash() {
+                Some(r) => hash::mix(r ^ v.hash_basis),
+                None => match l4_hash(pkt.data(), ing.l3, ing.ethertype, v.hash_basis) {
                     Some(h) => h,
                     None => hash::slb(ing.src, ing.vlan, v.hash_basis),
-                }
-            }
+                },
+            },
         };
         let bucket = hash::bucket(h);
         let m = usize::from(v.buckets[usize::from(bucket)]);

@@ -484,3 +484,31 @@ fn eviction_keeps_established_entries_under_a_mac_flood() {
     assert_eq!(r.sent(b).len(), 1);
     assert!(r.sent(c).is_empty());
 }
+
+#[test]
+fn balance_tcp_uses_the_nic_rss_hash_when_the_frame_carries_one() {
+    let mut r = Rig::default();
+    let (_, a) = r.add_port("a", PortVlan::access(300));
+    let (_, m) = r.add_bond(
+        "bond0",
+        trunk("300"),
+        2,
+        bond_view(BondMode::BalanceTcp, true, 2),
+    );
+    r.mac().add_static(300, mac(0xb), 1).unwrap();
+    // The same 5-tuple with different RSS hashes spreads over both members;
+    // without the RSS hash it would always take one.
+    let frame = udp_frame(mac(0xb), mac(0xa), None, 1, 2);
+    let now = r.now;
+    for h in 0..64u32 {
+        let mut p = crate::mem::MemPacket::from_bytes(&frame);
+        p.set_rss_hash(Some(h.wrapping_mul(0x9e37_79b9)));
+        let mut burst: crate::packet::Burst<_> = Default::default();
+        burst.push(p);
+        r.pmd.process(&r.snap, a, &mut burst, now, &mut r.io);
+        r.pmd.flush(&r.snap, &mut r.io);
+    }
+    let (n0, n1) = (r.sent(m[0]).len(), r.sent(m[1]).len());
+    assert_eq!(n0 + n1, 64);
+    assert!(n0 > 8 && n1 > 8, "RSS hash ignored: {n0} / {n1}");
+}
