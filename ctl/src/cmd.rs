@@ -291,6 +291,7 @@ pub static COMMANDS: &[Syntax] = &[
         Runtime
     ),
     syn!("dpif-netdev/pmd-rxq-show", 0, 2, "[-pmd CORE]", "", Runtime),
+    syn!("memory/show", 0, 0, "", "", Runtime),
 ];
 
 /// ovs-vsctl commands rvswitch deliberately lacks.

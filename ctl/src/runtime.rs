@@ -72,6 +72,9 @@ pub enum RuntimeCommand {
         /// One PMD core, or all.
         pmd: Option<u32>,
     },
+    /// `memory/show`: the daemon's memory use (packet buffers in use, MAC
+    /// entries, resident set), as OVS's `memory/show` reports its own.
+    MemoryShow,
     /// `dpif-netdev/pmd-rxq-show [-pmd CORE]`.
     PmdRxqShow {
         /// One PMD core, or all.
@@ -197,6 +200,7 @@ pub fn parse(db: &Db, cmd: &Command) -> Result<RuntimeCommand, String> {
         "dpif-netdev/pmd-stats-show" => RuntimeCommand::PmdStatsShow { pmd: pmd_arg(cmd)? },
         "dpif-netdev/pmd-stats-clear" => RuntimeCommand::PmdStatsClear { pmd: pmd_arg(cmd)? },
         "dpif-netdev/pmd-rxq-show" => RuntimeCommand::PmdRxqShow { pmd: pmd_arg(cmd)? },
+        "memory/show" => RuntimeCommand::MemoryShow,
         other => return Err(format!("unknown command '{other}'; use --help for help")),
     })
 }

@@ -215,6 +215,35 @@ impl Control {
         self.dpdk.is_some()
     }
 
+    /// `memory/show`: what the daemon holds, as `key: value` pairs.
+    pub fn memory_report(&self) -> Vec<(String, u64)> {
+        let mut v = Vec::new();
+        if let Some(d) = &self.dpdk {
+            for p in std::iter::once(&d.pool).chain(d.jumbo.as_ref()) {
+                v.push((
+                    format!("{} mbufs in use", p.name()),
+                    u64::from(p.in_use_count()),
+                ));
+                v.push((format!("{} mbufs", p.name()), u64::from(p.capacity())));
+            }
+        }
+        v.push(("bridges".into(), self.bridges.len() as u64));
+        v.push(("interfaces".into(), self.ifaces.len() as u64));
+        v.push(("bonds".into(), self.bonds.len() as u64));
+        let macs: usize = self.bridges.values().map(|b| b.mac.len()).sum();
+        v.push(("mac entries".into(), macs as u64));
+        let rss_kb = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        v.push(("rss kB".into(), rss_kb));
+        v
+    }
+
     // ---------------------------------------------------------------- main loop
 
     /// Serve requests and run timers until `stop` says so.
@@ -797,10 +826,16 @@ impl Control {
         let now = self.clock.now();
         if !l.enabled_changed.is_empty() {
             if let Some(rt) = self.bonds.get_mut(bond) {
+                let status = rt.lacp.as_ref().map(|l| l.status());
                 for (m, en) in &l.enabled_changed {
                     let who = rt.members.get(*m as usize).cloned().unwrap_or_default();
+                    let why = status
+                        .as_ref()
+                        .and_then(|s| s.member(*m))
+                        .map(|ms| lacp_cause(ms, *en))
+                        .unwrap_or_else(|| "removed from the bond".into());
                     crate::info!(
-                        "bond {bond}: member {who}: LACP {}",
+                        "bond {bond}: member {who}: LACP {} ({why})",
                         if *en { "enabled" } else { "disabled" }
                     );
                 }
@@ -818,8 +853,15 @@ impl Control {
             };
             self.send_frame(&iface, frame);
         }
-        for e in &b.events {
-            crate::info!("bond {bond}: {e}");
+        if !b.events.is_empty() {
+            let members = self
+                .bonds
+                .get(bond)
+                .map(|rt| rt.members.clone())
+                .unwrap_or_default();
+            for e in &b.events {
+                crate::info!("bond {bond}: {}", bond_event_text(e, &members));
+            }
         }
         if b.changed {
             self.dirty = true;
@@ -1113,6 +1155,67 @@ impl Control {
             p.send(Msg::Plan(plan.clone()));
         }
         self.plan = plan;
+    }
+}
+
+/// Why LACP enabled or disabled a member, from its status after the change.
+fn lacp_cause(m: &datapath::lacp::MemberStatus, enabled: bool) -> String {
+    use datapath::lacp::RxState;
+    let p = &m.partner;
+    if enabled {
+        return format!(
+            "partner {} port {} in sync, collecting and distributing",
+            p.sys_id, p.port_id
+        );
+    }
+    if !m.carrier {
+        return "link down".into();
+    }
+    match m.rx_state {
+        RxState::PortDisabled => "link down".into(),
+        RxState::Expired => "no LACPDU from the partner within the timeout (expired)".into(),
+        RxState::Defaulted => "no partner (defaulted)".into(),
+        RxState::Current if !m.attached => format!(
+            "not selected: partner {} key {} does not match the bond's aggregator",
+            p.sys_id, p.key
+        ),
+        RxState::Current if !p.state.is_synchronized() => {
+            format!("partner {} port {} is not in sync", p.sys_id, p.port_id)
+        }
+        RxState::Current if !p.state.is_collecting() => {
+            format!("partner {} port {} is not collecting", p.sys_id, p.port_id)
+        }
+        RxState::Current => format!("mux state {}", m.mux_state),
+    }
+}
+
+/// A bond event for the log, with member names instead of numbers.
+fn bond_event_text(e: &datapath::bond::BondEvent, members: &[String]) -> String {
+    use datapath::bond::BondEvent as E;
+    let name = |m: u16| {
+        members
+            .get(m as usize)
+            .cloned()
+            .unwrap_or_else(|| m.to_string())
+    };
+    let opt = |m: Option<u16>| m.map_or_else(|| "none".to_string(), name);
+    let text = e.to_string();
+    match e {
+        E::DelayStarted { member, .. }
+        | E::DelayCancelled { member, .. }
+        | E::MemberEnabled { member, .. }
+        | E::MemberDisabled { member, .. } => text.replacen(
+            &format!("member {member}:"),
+            &format!("member {}:", name(*member)),
+            1,
+        ),
+        E::ActiveChanged { from, to: Some(to) } => {
+            format!("active member is now {} (was {})", name(*to), opt(*from))
+        }
+        E::BucketsMoved { from, to, count } => {
+            format!("moved {count} hashes from {} to {}", opt(*from), opt(*to))
+        }
+        _ => text,
     }
 }
 

@@ -4,7 +4,14 @@
 //!
 //! Each call site owns a token bucket: [`BURST`] messages at once, then
 //! one every [`REFILL_MS`] milliseconds. Suppressed messages are counted and
-//! reported with the next message that gets through.
+//! reported with the next message that gets through. A message longer than
+//! [`MAX_MESSAGE`] bytes (a rejected request quoting a huge argument) is
+//! cut, so one call site writes at most about `BURST × MAX_MESSAGE` bytes
+//! at once and `MAX_MESSAGE` per second after that.
+//!
+//! The control socket's drop reports (refused peers, oversize, slow,
+//! evicted, malformed requests: [`ctl::server::DropReason`]) come here
+//! too, one call site per reason ([`log_socket_drop`]).
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -16,6 +23,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const BURST: u64 = 20;
 /// Milliseconds to earn one more message.
 pub const REFILL_MS: u64 = 1000;
+/// Longest message written; the rest is replaced by a note of its size.
+pub const MAX_MESSAGE: usize = 1024;
 
 static SINK: Mutex<Option<Box<dyn Write + Send>>> = Mutex::new(None);
 static VERBOSE: AtomicBool = AtomicBool::new(false);
@@ -27,9 +36,62 @@ pub fn to_file(path: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Log debug messages too.
+/// Log debug messages too. (Called first thing at start-up, so it also
+/// routes the control socket's drop reports into this log.)
 pub fn set_verbose(v: bool) {
     VERBOSE.store(v, Ordering::Relaxed);
+    ctl::server::set_drop_logger(log_socket_drop);
+}
+
+/// Log a connection the control socket dropped without serving it, with
+/// its reason; each reason has its own rate limit.
+pub fn log_socket_drop(
+    reason: ctl::server::DropReason,
+    peer: Option<&ctl::server::PeerCred>,
+    detail: &str,
+) {
+    use ctl::server::DropReason as R;
+    let who = match peer {
+        Some(p) => format!("pid {} uid {}", p.pid, p.uid),
+        None => "unknown peer".to_string(),
+    };
+    match reason {
+        R::Refused => crate::warn!("control socket: dropped request from {who}: refused: {detail}"),
+        R::NoCredentials => {
+            crate::warn!(
+                "control socket: dropped request: cannot read the peer's credentials: {detail}"
+            )
+        }
+        R::TooLarge => {
+            crate::warn!("control socket: dropped request from {who}: too large: {detail}")
+        }
+        R::TimedOut => {
+            crate::warn!("control socket: dropped request from {who}: timed out: {detail}")
+        }
+        R::Evicted => {
+            crate::warn!("control socket: dropped connection from {who}: evicted: {detail}")
+        }
+        R::Busy => crate::warn!("control socket: dropped request from {who}: busy: {detail}"),
+        R::Malformed => {
+            crate::warn!("control socket: dropped request from {who}: malformed: {detail}")
+        }
+        R::Io => crate::warn!("control socket: dropped request from {who}: {detail}"),
+    }
+}
+
+/// `msg` cut to at most [`MAX_MESSAGE`] bytes (on a character boundary),
+/// with a note of how much was cut.
+pub fn clip(msg: &mut String) {
+    if msg.len() <= MAX_MESSAGE {
+        return;
+    }
+    let mut end = MAX_MESSAGE;
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = msg.len() - end;
+    msg.truncate(end);
+    msg.push_str(&format!("... ({cut} more bytes not logged)"));
 }
 
 /// Whether debug messages are logged.
@@ -98,7 +160,9 @@ pub fn write(level: &str, limiter: &Limiter, args: std::fmt::Arguments<'_>) {
     };
     let secs = now / 1000;
     let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
-    let mut line = format!("{h:02}:{m:02}:{s:02}.{:03} {level:5} {args}", now % 1000);
+    let mut msg = args.to_string();
+    clip(&mut msg);
+    let mut line = format!("{h:02}:{m:02}:{s:02}.{:03} {level:5} {msg}", now % 1000);
     if suppressed > 0 {
         line.push_str(&format!(" ({suppressed} similar messages suppressed)"));
     }
@@ -161,5 +225,22 @@ mod tests {
             assert!(l.admit(100_000).is_some());
         }
         assert_eq!(l.admit(100_000), None);
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        let mut short = "x".repeat(MAX_MESSAGE);
+        clip(&mut short);
+        assert_eq!(short.len(), MAX_MESSAGE);
+        let mut long = format!("a{}", "é".repeat(MAX_MESSAGE));
+        clip(&mut long);
+        assert!(long.len() < MAX_MESSAGE + 40, "{}", long.len());
+        assert!(
+            long.ends_with(&format!(
+                "... ({} more bytes not logged)",
+                2 * MAX_MESSAGE + 1 - (MAX_MESSAGE - 1)
+            )),
+            "{long}"
+        );
     }
 }

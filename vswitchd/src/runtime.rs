@@ -209,6 +209,18 @@ impl RuntimeHandler for Commands<'_> {
                 }
                 Ok(text(String::new(), json!({})))
             }
+            RuntimeCommand::MemoryShow => {
+                let rows = c.memory_report();
+                let text: String = rows.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
+                let obj: serde_json::Map<String, serde_json::Value> = rows
+                    .into_iter()
+                    .map(|(k, v)| (k.replace(' ', "_"), json!(v)))
+                    .collect();
+                Ok(RuntimeOutput {
+                    text,
+                    json: Some(serde_json::Value::Object(obj)),
+                })
+            }
             RuntimeCommand::PmdRxqShow { pmd } => {
                 let inputs = crate::appctl_glue::pmd_rxqs(c, *pmd);
                 let hz = dpdk::eal::tsc_hz().max(1);
