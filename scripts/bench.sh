@@ -2,7 +2,7 @@
 # Side-by-side benchmark of rvswitch against OVS-DPDK (issue 5).
 #
 #   scripts/bench.sh [--quick] [--scenarios P1,P3] [--runs N] [--window S]
-#                    [--warmup S] [--retries N] [--switches ovs,rvswitch]
+#                    [--warmup S] [--retries N] [--quiet-wait S] [--switches ovs,rvswitch]
 #                    [--bin-dir DIR] [--out FILE.md] [--no-ceiling] [--keep]
 #
 # For each scenario and run, OVS-DPDK and rvswitch are started in turn (the
@@ -12,13 +12,15 @@
 # after a warm-up. The medians go into one table, printed and written to
 # benches/results/<date>-<host>.md with a PNG bar chart. Everything the
 # harness starts or creates is removed on exit or Ctrl-C.
+# shellcheck source-path=SCRIPTDIR
 set -uo pipefail
 
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^[^#]/p' "$0" | grep -v '^# shellcheck' | sed -n 's/^# \{0,1\}//p'
   cat <<'EOF'
 Options:
-  --quick           1 run, 1 s warm-up, 2 s window, no retries (CI smoke test)
+  --quick           1 run, 1 s warm-up, 2 s window, no retries, no quiet wait
+                    (CI smoke test)
   --scenarios LIST  comma-separated subset of P1..P6 (default: all)
   --runs N          runs per scenario and switch (default 3; median reported)
   --window S        measurement window in seconds (default 5)
@@ -28,8 +30,11 @@ Options:
                     $CARGO_TARGET_DIR/release)
   --out FILE        results file (default benches/results/<date>-<host>[-quick].md)
   --retries N       measure a disturbed window again up to N times (default 2;
-                    disturbed = the PMD got < 95% of core 1 or other processes
-                    on the machine were busy)
+                    disturbed = another process on the machine used >= 5% of a
+                    core, small and short-lived ones >= 10% together, or
+                    steal >= 5%)
+  --quiet-wait S    before each measurement wait up to S seconds for a quiet
+                    machine (default 30)
   --no-ceiling      skip the testpmd io ceiling measurement
   --keep            keep the private work directory and logs
 EOF
@@ -41,9 +46,9 @@ TOOL="$BENCH_DIR/tool.py"
 # Debian's python3 carries python3-matplotlib (scripts/install-deps.sh).
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 
-QUICK="" RUNS=3 WINDOW=5 WARMUP=3 RETRIES=2 SCENARIOS="" SWITCHES="ovs,rvswitch" OUT="" KEEP="" CEILING=1
+QUICK="" RUNS=3 WINDOW=5 WARMUP=3 RETRIES=2 QUIET_WAIT=30 SCENARIOS="" SWITCHES="ovs,rvswitch" OUT="" KEEP="" CEILING=1
 BIN_DIR=""
-RUNS_SET="" WINDOW_SET="" WARMUP_SET="" RETRIES_SET=""
+RUNS_SET="" WINDOW_SET="" WARMUP_SET="" RETRIES_SET="" QUIET_SET=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -63,6 +68,8 @@ while [ $# -gt 0 ]; do
     --out=*) OUT=${1#*=} ;;
     --retries) RETRIES=${2:?}; RETRIES_SET=1; shift ;;
     --retries=*) RETRIES=${1#*=}; RETRIES_SET=1 ;;
+    --quiet-wait) QUIET_WAIT=${2:?}; QUIET_SET=1; shift ;;
+    --quiet-wait=*) QUIET_WAIT=${1#*=}; QUIET_SET=1 ;;
     --no-ceiling) CEILING="" ;;
     --keep) KEEP=1 ;;
     -h | --help) usage; exit 0 ;;
@@ -75,11 +82,13 @@ if [ -n "$QUICK" ]; then
   [ -n "$WINDOW_SET" ] || WINDOW=2
   [ -n "$WARMUP_SET" ] || WARMUP=1
   [ -n "$RETRIES_SET" ] || RETRIES=0
+  [ -n "$QUIET_SET" ] || QUIET_WAIT=0
 fi
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --runs must be a positive integer" >&2; exit 2; }
 [[ "$WINDOW" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --window must be a positive integer (seconds)" >&2; exit 2; }
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || { echo "bench: --warmup must be a non-negative integer (seconds)" >&2; exit 2; }
 [[ "$RETRIES" =~ ^[0-9]+$ ]] || { echo "bench: --retries must be a non-negative integer" >&2; exit 2; }
+[[ "$QUIET_WAIT" =~ ^[0-9]+$ ]] || { echo "bench: --quiet-wait must be a non-negative integer (seconds)" >&2; exit 2; }
 
 # shellcheck source=bench/lib.sh
 . "$BENCH_DIR/lib.sh"
@@ -169,20 +178,26 @@ META="$WORK/meta.env"
   echo "host=$(hostname -s)"
   echo "cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
   echo "cores=$(nproc --all)"
-  echo "cpu_mhz=$(lscpu | sed -n 's/^CPU MHz: *//p' | head -1)"
+  echo "cpu_mhz=$(awk -F': *' '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo)"
   echo "tsc_mhz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Detected \([0-9.]*\) MHz.*/\1/p' | head -1)"
   echo "kernel=$(uname -sr)"
   echo "os=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
   echo "dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo '?') ($(dpkg-query -W -f='${Version}' dpdk 2>/dev/null))"
   echo "testpmd=$(command -v "$TESTPMD")"
   echo "ovs=$(ovs_version)"
-  if [[ " ${ACTIVE[*]} " == *" rvs "* ]]; then echo "rvs=$(rvs_version)"; fi
+  if [[ " ${ACTIVE[*]} " == *" rvs "* ]]; then
+    echo "rvs=$(rvs_version)"
+    if [ "$RVS_WIDE_AFFINITY" = 1 ]; then
+      echo "rvs_affinity=vswitchd started with all cores allowed, then every thread but its PMD moved to core 0 (its PMD core choice follows the process affinity: vswitchd/src/control.rs host_cores uses available_parallelism)"
+    fi
+  fi
   echo "skipped=${SKIPPED# }"
   echo "runs=$RUNS"
   echo "window=$WINDOW"
   echo "warmup=$WARMUP"
   echo "quick=${QUICK:-0}"
   echo "retries=$RETRIES"
+  echo "quiet_wait=$QUIET_WAIT"
   echo "scenarios=${SCEN_LIST[*]}"
   echo "hugepages=$(awk '/^HugePages_Total:/ {t=$2} /^HugePages_Free:/ {f=$2} END {print t " total, " f " free at start"}' /proc/meminfo)"
   echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -191,32 +206,42 @@ META="$WORK/meta.env"
 # ---------------------------------------------------------------------------
 # One measurement: start SW, configure scenario, warm up, measure, stop.
 
-printf 'scenario\tswitch\trun\tmpps\tbusy_cyc\tcyc\tbusy_pct\trx_mpps\tpmd_share\tpeer_rx\tpeer_tx\tothers\tper_iface\tnote\n' >"$RAW"
+printf 'scenario\tswitch\trun\tmpps\tbusy_cyc\tcyc\tbusy_pct\trx_mpps\tpmd_share\tpeer_rx\tpeer_tx\tothers\tper_iface\tplacement\tnote\n' >"$RAW"
 
 # A measurement leaves its raw line in REC and sets DISTURBED; the caller
 # appends the line it keeps to RAW.
 REC="" DISTURBED=0
-record() { # scenario switch run mpps busy cyc busy_pct rx_mpps share peer_rx peer_tx others per_iface note
+record() { # scenario switch run mpps busy cyc busy_pct rx_mpps share peer_rx peer_tx others per_iface placement note
   local IFS=$'\t'
   REC="$*"
 }
 
-# is_disturbed SHARE OTHERS: the PMD got < 95% of its core, or other
-# processes were busy during the window.
-is_disturbed() {
-  [ "$2" != "-" ] && return 0
-  awk -v s="$1" 'BEGIN {exit !(s == "nan" || s < 0.95)}'
-}
+# is_disturbed SHARE OTHERS: other processes (or the hypervisor) took CPU
+# time during the window. A low PMD share alone is not a disturbance: OVS's
+# PMD blocks on its own locks during upcalls (P6).
+is_disturbed() { [ "$2" != "-" ]; }
 
 sink_total() { # file -> sum of counts (nan if any missing)
   awk '$3 == "nan" {bad = 1} {s += $3} END {if (bad || NR == 0) print "nan"; else printf "%.0f\n", s}' "$1"
 }
 
+# iface_errors: "name: error" for every interface whose error column is
+# set (a device that failed to attach), from "show".
+iface_errors() {
+  sw_vsctl show 2>/dev/null | awk '
+    $1 == "Interface" {name = $2}
+    $1 == "error:" {sub(/^[[:space:]]*error:[[:space:]]*/, ""); printf "%s%s: %s", sep, name, $0; sep = "; "}'
+}
+
 # wait_for_traffic: the sinks' counters move (ports attached, peers
-# connected), within 60 s.
+# connected), within 60 s; gives up early when an interface reports an
+# attach error.
 wait_for_traffic() {
-  local a b deadline=$(($(date +%s) + 60))
+  local a b start deadline
+  start=$(date +%s)
+  deadline=$((start + 60))
   while [ "$(date +%s)" -lt "$deadline" ]; do
+    if [ $(($(date +%s) - start)) -ge 5 ] && [ -n "$(iface_errors)" ]; then return 1; fi
     "${SW}_tx_sample" "$M/ready.a" "${SINKS[@]}"
     sleep 0.5
     "${SW}_tx_sample" "$M/ready.b" "${SINKS[@]}"
@@ -228,7 +253,7 @@ wait_for_traffic() {
 }
 
 measure_once() {
-  local scen=$1 sw=$2 run=$3 warm=$WARMUP rate parts pmd share others peer="nan nan" pids pid0 fail=""
+  local scen=$1 sw=$2 run=$3 warm=$WARMUP rate parts share others peer_rx=nan peer_tx=nan pids pid0 fail="" placement
   SW=$sw
   SW_DIR="$WORK/$sw-$scen-$run"
   M="$SW_DIR/m"
@@ -241,26 +266,37 @@ measure_once() {
   elif ! "scen_$scen"; then
     fail="configuration failed"
   elif ! wait_for_traffic; then
-    fail="no traffic at the sinks within 60 s"
+    fail="no traffic at the sinks"
+    local errs
+    errs=$(iface_errors)
+    [ -n "$errs" ] && fail="$fail; interface errors: $errs"
   fi
   if [ -n "$fail" ]; then
     log "$scen $sw run $run: $fail"
     [ -n "$KEEP" ] && cp -r "$SW_DIR" "$WORK/failed-$sw-$scen-$run" 2>/dev/null
-    record "$scen" "$sw" "$run" nan nan nan nan nan nan nan nan - - "$fail"
+    record "$scen" "$sw" "$run" nan nan nan nan nan nan nan nan - - - "$fail"
     run_cleanup
     return 0
   fi
+  "${sw}_settle"
   sleep "$warm"
   mapfile -t pids < <("${sw}_pids" | grep .)
   pid0=${pids[0]:-0}
-  cpu_snap "$M/cpu.a"
+  placement=$("$PY" "$TOOL" placement "$pid0")
+  case "$placement" in
+    "pmd-c01@1;"*"-others@0") ;;
+    *) log "warning: $sw thread placement is $placement (want the PMD alone on core 1, the rest on core 0)" ;;
+  esac
   sw_appctl dpif-netdev/pmd-stats-clear >/dev/null 2>&1
   "${sw}_tx_sample" "$M/tx.a" "${SINKS[@]}"
+  # CPU snapshots bracket only the sleep, so our own short commands do not
+  # count as busy neighbours.
+  cpu_snap "$M/cpu.a"
   sleep "$WINDOW"
+  cpu_snap "$M/cpu.b"
   "${sw}_tx_sample" "$M/tx.b" "${SINKS[@]}"
   sw_appctl dpif-netdev/pmd-stats-show >"$M/pmd.txt" 2>&1
-  cpu_snap "$M/cpu.b"
-  [ -n "$PEER" ] && peer=$("$PY" "$TOOL" testpmd-avg "$WORK/$PEER.log" "$WINDOW")
+  [ -n "$PEER" ] && read -r peer_rx peer_tx <<<"$("$PY" "$TOOL" testpmd-avg "$WORK/$PEER.log" "$WINDOW")"
   read -r rate parts <<<"$("$PY" "$TOOL" rate "$M/tx.a" "$M/tx.b")"
   read -r rx busy cyc busy_pct <<<"$("$PY" "$TOOL" pmd "$M/pmd.txt" 1)"
   read -r share others <<<"$("$PY" "$TOOL" cpudiff "$M/cpu.a" "$M/cpu.b" "$pid0" $$ "${pids[@]}")"
@@ -271,7 +307,7 @@ measure_once() {
     DISTURBED=1
     log "warning: disturbed window (PMD share $share, busy neighbours: $others)"
   fi
-  record "$scen" "$sw" "$run" "$rate" "$busy" "$cyc" "$busy_pct" "$rx_mpps" "$share" ${peer} "$others" "${parts:--}" "${NOTE:--}"
+  record "$scen" "$sw" "$run" "$rate" "$busy" "$cyc" "$busy_pct" "$rx_mpps" "$share" "$peer_rx" "$peer_tx" "$others" "${parts:--}" "$placement" "${NOTE:--}"
   if [ -n "$KEEP" ]; then
     cp "$M/pmd.txt" "$WORK/pmd-$sw-$scen-$run.txt" 2>/dev/null
     [ -n "$PEER" ] && cp "$WORK/$PEER.log" "$WORK/$PEER-$sw-$scen-$run.log" 2>/dev/null
@@ -280,15 +316,31 @@ measure_once() {
   run_cleanup
 }
 
-# measure SCENARIO SWITCH RUN: a disturbed window is measured again, up to
-# RETRIES times; the first undisturbed (or the last) sample is kept.
+# wait_quiet: before each measurement, wait up to QUIET_WAIT seconds for one
+# second with no busy neighbours (nothing of ours runs at this point).
+wait_quiet() {
+  local deadline=$(($(date +%s) + QUIET_WAIT)) others
+  [ "$QUIET_WAIT" -gt 0 ] || return 0
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    cpu_snap "$WORK/quiet.a"
+    sleep 1
+    cpu_snap "$WORK/quiet.b"
+    read -r _ others <<<"$("$PY" "$TOOL" cpudiff "$WORK/quiet.a" "$WORK/quiet.b" 0 $$)"
+    [ "$others" = "-" ] && return 0
+  done
+  log "the machine stayed busy ($others); measuring anyway"
+}
+
+# measure SCENARIO SWITCH RUN: a disturbed window is measured again (after
+# waiting for a quiet machine), up to RETRIES times; the first undisturbed
+# (or the last) sample is kept.
 measure() {
   local attempt
   for ((attempt = 0; attempt <= RETRIES; attempt++)); do
+    wait_quiet
     measure_once "$@"
-    [ "$DISTURBED" = 1 ] && [ "$attempt" -lt "$RETRIES" ] || break
+    if [ "$DISTURBED" != 1 ] || [ "$attempt" -ge "$RETRIES" ]; then break; fi
     log "re-measuring $1 $2 run $3 (attempt $((attempt + 2)) of $((RETRIES + 1)))"
-    sleep 2
   done
   echo "$REC" >>"$RAW"
 }
@@ -299,19 +351,21 @@ measure() {
 CEIL=nan CEIL_SHARE=nan CEIL_OTHERS=-
 if [ -n "$CEILING" ]; then
   for ((attempt = 0; attempt <= RETRIES; attempt++)); do
+    wait_quiet
     log "testpmd io ceiling over two pcap ports (forwarding lcore on core 1)"
     testpmd_io_ceiling "$PCAPS/p1_a.pcap" "$PCAPS/p1_b.pcap" "$WARMUP" "$WINDOW" >"$WORK/ceiling.out"
     read -r CEIL CEIL_SHARE CEIL_OTHERS <"$WORK/ceiling.out"
     run_cleanup
     log "testpmd io ceiling: $CEIL Mpps (forwarding lcore got $CEIL_SHARE of core 1; busy neighbours: $CEIL_OTHERS)"
-    is_disturbed "$CEIL_SHARE" "$CEIL_OTHERS" && [ "$attempt" -lt "$RETRIES" ] || break
+    if ! is_disturbed "$CEIL_SHARE" "$CEIL_OTHERS" || [ "$attempt" -ge "$RETRIES" ]; then break; fi
     log "re-measuring the ceiling (disturbed window)"
-    sleep 2
   done
 fi
-echo "ceiling=$CEIL" >>"$META"
-echo "ceiling_share=$CEIL_SHARE" >>"$META"
-echo "ceiling_others=$CEIL_OTHERS" >>"$META"
+{
+  echo "ceiling=$CEIL"
+  echo "ceiling_share=$CEIL_SHARE"
+  echo "ceiling_others=$CEIL_OTHERS"
+} >>"$META"
 
 for scen in "${SCEN_LIST[@]}"; do
   for ((run = 1; run <= RUNS; run++)); do

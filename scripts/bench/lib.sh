@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2153 # PREFIX, WORK, PY, TOOL come from bench.sh
 # Shared machinery for scripts/bench.sh: logging, cleanup registry, process
 # control, hugepages, testpmd peers and the measurement window.
 # Sourced, never run. Expects: WORK (private directory), PREFIX (unique name
@@ -172,11 +173,11 @@ testpmd_io_ceiling() {
   fi
   echo "start" >&"$tp_fd"
   sleep "$warmup"
+  echo "show port stats all" >&"$tp_fd"
   cpu_snap "$WORK/testpmd-io.cpu.a"
-  echo "show port stats all" >&"$tp_fd"
   sleep "$window"
-  echo "show port stats all" >&"$tp_fd"
   cpu_snap "$WORK/testpmd-io.cpu.b"
+  echo "show port stats all" >&"$tp_fd"
   sleep 0.5
   echo "stop" >&"$tp_fd"
   echo "quit" >&"$tp_fd"

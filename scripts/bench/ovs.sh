@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2153 # PREFIX, PY, TOOL come from bench.sh
 # OVS-DPDK 3.1 driver for scripts/bench.sh, run the way /work/shared/NOTES.md
 # and DEVELOPERS.md describe: ovsdb-server and ovs-vswitchd-dpdk in a private
 # directory, /var/run/openvswitch present, dpdk-extra with --file-prefix and
@@ -10,6 +11,7 @@
 #   <sw>_vsctl ARGS     ovs-vsctl language
 #   <sw>_appctl ARGS    ovs-appctl runtime commands (fdb/add, pmd-stats-*, ...)
 #   <sw>_tx_sample OUT IFACE...   write "iface t tx_packets" lines (live counters)
+#   <sw>_settle         after the scenario is running: fix thread placement if needed
 #   <sw>_pids           pids of the switch's processes (first: the datapath)
 #   <sw>_version        one line
 
@@ -23,9 +25,10 @@ ovs_appctl() { ovs-appctl -t "$OVS_DIR/vswitchd.ctl" --timeout=30 "$@"; }
 
 ovs_check() {
   [ -x "$OVS_VSWITCHD" ] || { log "OVS: $OVS_VSWITCHD not found (package openvswitch-switch-dpdk)"; return 1; }
-  command -v ovsdb-server >/dev/null && command -v ovs-vsctl >/dev/null &&
-    command -v ovs-appctl >/dev/null && command -v ovsdb-tool >/dev/null ||
-    { log "OVS: ovsdb-server/ovs-vsctl/ovs-appctl/ovsdb-tool not found"; return 1; }
+  local tool
+  for tool in ovsdb-server ovs-vsctl ovs-appctl ovsdb-tool; do
+    command -v "$tool" >/dev/null || { log "OVS: $tool not found (package openvswitch-switch)"; return 1; }
+  done
   [ -r "$OVS_SCHEMA" ] || { log "OVS: schema $OVS_SCHEMA not found"; return 1; }
 }
 
@@ -77,23 +80,36 @@ ovs_stop() {
   local pid
   pid=$(pidfile_pid "$OVS_DIR/vswitchd.pid")
   if [ -n "$pid" ] && pid_alive "$pid"; then
+    # "exit --cleanup" returns before OVS has deleted its ports (and the
+    # bridge's persistent internal tap); let it finish before any signal.
     timeout 20 ovs-appctl -t "$OVS_DIR/vswitchd.ctl" exit --cleanup >/dev/null 2>&1 || true
+    wait_until 20 eval "! pid_alive $pid" || log "OVS: ovs-vswitchd did not exit within 20 s"
     kill_pid "$pid" 10
   fi
   pid=$(pidfile_pid "$OVS_DIR/ovsdb.pid")
   if [ -n "$pid" ] && pid_alive "$pid"; then
     timeout 10 ovs-appctl -t "$OVS_DIR/ovsdb.ctl" exit >/dev/null 2>&1 || true
+    wait_until 10 eval "! pid_alive $pid" || true
     kill_pid "$pid" 5
   fi
   if [ -n "$OVS_MADE_RUNDIR" ]; then
     rmdir /var/run/openvswitch 2>/dev/null || true
     OVS_MADE_RUNDIR=""
   fi
+  # The bridge's internal port is a persistent tap named after the bridge
+  # (unique to this harness run); remove it if OVS could not.
+  if [ -n "${BR:-}" ] && ip link show "$BR" >/dev/null 2>&1; then
+    ip link delete "$BR" 2>/dev/null || ip tuntap del dev "$BR" mode tap 2>/dev/null || true
+  fi
   dpdk_remove_prefix_files "$PREFIX-ovs"
   [ -n "${KEEP:-}" ] || rm -rf -- "$OVS_DIR"
   unset OVS_RUNDIR OVS_LOGDIR OVS_DBDIR
   OVS_DIR=""
 }
+
+# ovs_settle: nothing to do; ovs-vswitchd runs under the harness's
+# "taskset -c 0" and pins its PMD to core 1 itself.
+ovs_settle() { :; }
 
 ovs_pids() {
   pidfile_pid "$OVS_DIR/vswitchd.pid"

@@ -20,9 +20,6 @@ SCEN_DESC = {
     "P6": "P2 with 100,000 source MACs on A",
 }
 SWITCH_NAME = {"ovs": "OVS-DPDK", "rvs": "rvswitch"}
-# A sample counts as disturbed when the PMD thread got less than this share
-# of its core, or other processes were busy during the window.
-SHARE_OK = 0.95
 
 
 def fnum(text):
@@ -56,9 +53,8 @@ def read_raw(path):
 
 
 def disturbed(row):
-    share = fnum(row.get("pmd_share"))
-    others = row.get("others", "-")
-    return (share is not None and share < SHARE_OK) or (others not in ("", "-"))
+    """Other processes (or the hypervisor) took CPU time during the window."""
+    return row.get("others", "-") not in ("", "-")
 
 
 def median(values):
@@ -75,14 +71,24 @@ def fmtx(v):
 
 
 def summarize(rows, scenarios):
-    """{(scenario, switch): {mpps, busy, n, total, disturbed, notes}}"""
+    """{(scenario, switch): {mpps, busy, n, total, only_disturbed, notes}}
+
+    A preempted PMD loses throughput and the TSC time it lost counts as busy
+    cycles, so undisturbed samples are used when there are any; to keep the
+    comparison fair that happens only when every measured switch of the
+    scenario has an undisturbed sample, otherwise all samples are used for
+    all switches."""
     out = {}
     for scen in scenarios:
+        per_sw = {}
         for sw in ("ovs", "rvs"):
             sel = [r for r in rows if r["scenario"] == scen and r["switch"] == sw]
-            if not sel:
-                continue
-            ok = [r for r in sel if fnum(r["mpps"]) is not None]
+            if sel:
+                valid = [r for r in sel if fnum(r["mpps"]) is not None]
+                per_sw[sw] = (sel, valid, [r for r in valid if not disturbed(r)])
+        use_clean = all(clean for _sel, valid, clean in per_sw.values() if valid)
+        for sw, (sel, valid, clean) in per_sw.items():
+            ok = clean if use_clean and clean else valid
             notes = sorted({r["note"] for r in sel if r.get("note") not in ("", "-")})
             out[(scen, sw)] = {
                 "mpps": median(fnum(r["mpps"]) for r in ok),
@@ -90,8 +96,9 @@ def summarize(rows, scenarios):
                 "peer_rx": median(fnum(r.get("peer_rx")) for r in ok),
                 "peer_tx": median(fnum(r.get("peer_tx")) for r in ok),
                 "n": len(ok),
+                "valid": len(valid),
                 "total": len(sel),
-                "disturbed": sum(1 for r in ok if disturbed(r)),
+                "only_disturbed": bool(ok) and any(disturbed(x) for x in ok),
                 "notes": notes,
             }
     return out
@@ -106,36 +113,50 @@ def goals(summary):
     def get(scen, sw, key):
         return summary.get((scen, sw), {}).get(key)
 
+    def failed(scen):
+        """rvswitch was measured in scen and never produced a number."""
+        d = summary.get((scen, "rvs"))
+        return d is not None and d.get("total", 0) > 0 and d.get("valid", 0) == 0
+
     res = []
     for scen, target in (("P1", 2.0), ("P2", 2.0), ("P3", 1.3)):
         r = ratio(get(scen, "rvs", "mpps"), get(scen, "ovs", "mpps"))
-        res.append((f"{scen}: rvswitch Mpps >= {target:.1f}x OVS", fmtx(r), r, r is not None and r >= target))
+        res.append((f"{scen}: rvswitch Mpps >= {target:.1f}x OVS", fmtx(r), r, r is not None and r >= target, scen))
     r = ratio(get("P4", "rvs", "busy"), get("P4", "ovs", "busy"))
-    res.append(("P4: rvswitch busy cycles/packet <= 0.6x OVS", fmtx(r), r, r is not None and r <= 0.6))
+    res.append(("P4: rvswitch busy cycles/packet <= 0.6x OVS", fmtx(r), r, r is not None and r <= 0.6, "P4"))
     r = ratio(get("P5", "rvs", "mpps"), get("P2", "rvs", "mpps"))
-    res.append(("P5: rvswitch Mpps >= 0.9x rvswitch's own P2 (within 10%)", fmtx(r), r, r is not None and r >= 0.9))
+    res.append(("P5: rvswitch Mpps >= 0.9x rvswitch's own P2 (within 10%)", fmtx(r), r, r is not None and r >= 0.9, "P5"))
     r = ratio(get("P6", "rvs", "mpps"), get("P2", "rvs", "mpps"))
-    res.append(("P6: rvswitch Mpps >= 0.7x rvswitch's own P2", fmtx(r), r, r is not None and r >= 0.7))
+    res.append(("P6: rvswitch Mpps >= 0.7x rvswitch's own P2", fmtx(r), r, r is not None and r >= 0.7, "P6"))
     out = []
-    for text, measured, value, ok in res:
-        verdict = "n/a" if value is None else ("PASS" if ok else "MISS")
+    for text, measured, value, ok, scen in res:
+        if value is None:
+            verdict = "MISS (rvswitch did not run it)" if failed(scen) else "n/a"
+        else:
+            verdict = "PASS" if ok else "MISS"
         out.append((text, measured, verdict))
     return out
 
 
 def results_table(summary, scenarios):
     head = ["scenario", "OVS Mpps", "rvswitch Mpps", "ratio", "OVS busy cyc/pkt",
-            "rvswitch busy cyc/pkt", "runs (OVS/rvs)"]
+            "rvswitch busy cyc/pkt", "samples used (OVS/rvs)"]
     body = []
+
+    def star(d, text):
+        return text + ("*" if d.get("only_disturbed") else "")
+
+    def star2(a, b, text):
+        return text + ("*" if a.get("only_disturbed") or b.get("only_disturbed") else "")
+
     for scen in scenarios:
         o = summary.get((scen, "ovs"), {})
         v = summary.get((scen, "rvs"), {})
         runs = "/".join(
-            f"{d.get('n', 0)}" + (f" of {d['total']}" if d.get("total", 0) != d.get("n", 0) else "")
-            if d else "-" for d in (o, v))
-        body.append([scen, fmt(o.get("mpps")), fmt(v.get("mpps")),
-                     fmtx(ratio(v.get("mpps"), o.get("mpps"))),
-                     fmt(o.get("busy"), 1), fmt(v.get("busy"), 1), runs])
+            f"{d.get('n', 0)} of {d.get('total', 0)}" if d else "-" for d in (o, v))
+        body.append([scen, star(o, fmt(o.get("mpps"))), star(v, fmt(v.get("mpps"))),
+                     star2(o, v, fmtx(ratio(v.get("mpps"), o.get("mpps")))),
+                     star(o, fmt(o.get("busy"), 1)), star(v, fmt(v.get("busy"), 1)), runs])
     return head, body
 
 
@@ -168,14 +189,24 @@ def chart(summary, scenarios, meta, path):
         for k, (sw, color) in enumerate((("ovs", "#7f7f7f"), ("rvs", "#d95f02"))):
             vals = [summary.get((s, sw), {}).get(key) for s in scenarios]
             pos = [x + (k - 0.5) * width for x in xs]
-            bars = ax.bar(pos, [v or 0 for v in vals], width, label=SWITCH_NAME[sw], color=color)
+            heights = [float("nan") if v is None else v for v in vals]
+            bars = ax.bar(pos, heights, width, label=SWITCH_NAME[sw], color=color)
             for b, v in zip(bars, vals):
-                ax.annotate("n/a" if v is None else (f"{v:.1f}" if key == "mpps" else f"{v:.0f}"),
-                            (b.get_x() + b.get_width() / 2, b.get_height()),
-                            ha="center", va="bottom", fontsize=8)
+                x = b.get_x() + b.get_width() / 2
+                if v is None:
+                    # No bar: label the slot at the foot of the axis.
+                    ax.annotate("n/a", (x, 0.01), xycoords=("data", "axes fraction"),
+                                ha="center", va="bottom", fontsize=8)
+                else:
+                    ax.annotate(f"{v:.1f}" if key == "mpps" else f"{v:.0f}", (x, v),
+                                ha="center", va="bottom", fontsize=8)
+        if key == "busy":
+            ax.set_yscale("log")
+            ax.set_title(title + ", log scale", fontsize=10)
         ax.set_xticks(xs)
         ax.set_xticklabels(scenarios)
-        ax.set_title(title, fontsize=10)
+        if key != "busy":
+            ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8)
         ax.grid(axis="y", alpha=0.3)
     ceiling = fnum(meta.get("ceiling"))
@@ -218,6 +249,8 @@ def main(argv):
     print(f"rvswitch vs OVS-DPDK  ({meta.get('cpu', '?')}, {meta.get('kernel', '?')}; "
           f"median of {meta.get('runs')} run(s), {meta.get('window')} s windows)")
     print(text_table(head, body))
+    print("(medians over undisturbed samples when both switches have some, else over all;"
+          " * = includes disturbed samples)")
     print(f"testpmd io ceiling (two pcap ports, one core): {fmt(ceiling)} Mpps")
     print()
     print(text_table(["goal", "measured", "verdict"], [list(g) for g in gl]))
@@ -229,7 +262,7 @@ def main(argv):
         print(f"\nnot measured: {meta['skipped'].replace('rvs', 'rvswitch')} (not built or not found)")
     if n_disturbed:
         print(f"\nwarning: {n_disturbed} of {n_ok} samples ran while other processes were busy "
-              f"or the PMD got < {SHARE_OK:.0%} of its core (see the raw runs)")
+              "(see the raw runs)")
     for r in failed:
         print(f"failed: {r['scenario']} {SWITCH_NAME.get(r['switch'], r['switch'])} run {r['run']}: {r['note']}")
 
@@ -244,6 +277,7 @@ def main(argv):
     for key, label in (("time", "run at"), ("cpu", "CPU"), ("cores", "cores"), ("cpu_mhz", "CPU MHz"),
                        ("tsc_mhz", "TSC MHz (cycles below are TSC cycles)"), ("kernel", "kernel"),
                        ("os", "OS"), ("dpdk", "DPDK"), ("ovs", "OVS"), ("rvs", "rvswitch"),
+                       ("rvs_affinity", "rvswitch start-up workaround"),
                        ("hugepages", "hugepages"), ("load", "load average at start"),
                        ("load_end", "load average at end")):
         if meta.get(key):
@@ -254,6 +288,11 @@ def main(argv):
               f"(P6: at least 10 s unless --quick), window {meta.get('window')} s")
     md.append("")
     md.append(f"## Results (median of {meta.get('runs')} run(s))")
+    md.append("")
+    md.append("Medians over the undisturbed samples when every switch has at least one in that "
+              "scenario, otherwise over all samples (see Method). `*` marks a median that includes "
+              "disturbed samples: a lower bound for Mpps, an upper bound for cycles, and a ratio "
+              "to be read with care.")
     md.append("")
     md.append(md_table(head, body))
     md.append("")
@@ -272,9 +311,10 @@ def main(argv):
         md.append("## Warnings")
         md.append("")
         if n_disturbed:
-            md.append(f"- {n_disturbed} of {n_ok} samples ran while other processes were busy on this "
-                      f"machine or the PMD thread got less than {SHARE_OK:.0%} of core 1 (marked `*` "
-                      "below). Treat those numbers as lower bounds.")
+            md.append(f"- {n_disturbed} of {n_ok} kept samples ran while other processes were busy on "
+                      "this machine (marked `*` below), even after waiting up to "
+                      f"{meta.get('quiet_wait', '?')} s for a quiet machine and measuring again up to "
+                      f"{meta.get('retries', '?')} times.")
         for r in failed:
             md.append(f"- {r['scenario']} {SWITCH_NAME.get(r['switch'], r['switch'])} run {r['run']} failed: {r['note']}")
         md.append("")
@@ -292,13 +332,19 @@ def main(argv):
     md.append("- Frames: UDP/IPv4, 60 bytes as captured (64 on the wire with FCS); VLAN-tagged "
               "frames are 4 bytes longer. \"N flows\" = N distinct source IP / UDP source port pairs "
               "between one MAC pair.")
+    md.append("- Each cell is a median over undisturbed samples if both switches have at least one "
+              "in that scenario, otherwise over all samples of both (so the two sides are always "
+              "measured under comparable conditions): a preempted PMD loses throughput, and the TSC "
+              "time it lost counts as busy cycles.")
     md.append("- **Mpps** = sum over the scenario's sink interfaces of Δ`tx_packets` / Δt over the "
               "window, where `tx_packets` is the interface's live transmit counter (frames handed to "
               "the device: pcap tx, or enqueued to the guest for vhost-user). OVS: "
               "`ovs-appctl dpctl/show -s` (the same netdev counters as the ovsdb `statistics` column, "
-              "which OVS refreshes only every 5 s); rvswitch: "
-              "`vsctl get Interface X statistics:tx_packets`. Each read is timestamped at the "
-              "midpoint of its command.")
+              "which OVS refreshes only every 5 s; for DPDK ports the device's `opackets`); rvswitch: "
+              "`vsctl get Interface X statistics:tx_packets` (its live per-interface counter of "
+              "frames the device's tx burst accepted; a pcap port that drops on transmit, and a "
+              "vhost-user enqueue, accept exactly what their device counters count). Each read is "
+              "timestamped at the midpoint of its command.")
     md.append("- **busy cyc/pkt** = \"avg processing cycles per packet\" from "
               "`dpif-netdev/pmd-stats-show` for the PMD on core 1, after `dpif-netdev/pmd-stats-clear` "
               "at the start of the window: TSC cycles spent in polling iterations that received "
@@ -306,8 +352,12 @@ def main(argv):
     md.append("- testpmd ceiling: `dpdk-testpmd` `io` forwarding between the P1 pcap ports with its "
               "forwarding lcore on core 1; sum of both ports' Tx-pps between two `show port stats all`.")
     md.append("- PMD share: CPU time of the switch's busiest thread (its PMD) over the window, as a "
-              "fraction of one core (from /proc). Busy neighbours: other processes on the machine "
-              "using ≥ 5% of a core during the window.")
+              "fraction of one core (from /proc); below 1 means the PMD was preempted or blocked "
+              "(OVS's PMD waits on locks while it handles upcalls). Busy neighbours: other processes "
+              "using ≥ 5% of a core during the window, the rest of the machine's busy time "
+              "(`misc`: smaller and short-lived processes together, ≥ 10%), and hypervisor steal "
+              "time (`steal`, ≥ 5%). A window with busy "
+              "neighbours counts as disturbed and is measured again (`--retries`).")
     md.append("")
     md.append("### Scenarios")
     md.append("")
@@ -332,7 +382,8 @@ def main(argv):
     md.append("## Raw runs")
     md.append("")
     rhead = ["scenario", "switch", "run", "Mpps", "busy cyc/pkt", "PMD rx Mpps", "PMD busy %",
-             "PMD share", "peer rx/tx Mpps", "per sink (Mpps)", "busy neighbours", "note"]
+             "PMD share", "peer rx/tx Mpps", "per sink (Mpps)", "busy neighbours", "threads (cores)",
+             "note"]
     rbody = []
     for r in rows:
         mark = "*" if fnum(r["mpps"]) is not None and disturbed(r) else ""
@@ -341,7 +392,8 @@ def main(argv):
             peer = f"{fmt(fnum(r.get('peer_rx')))}/{fmt(fnum(r.get('peer_tx')))}"
         rbody.append([r["scenario"], SWITCH_NAME.get(r["switch"], r["switch"]), r["run"] + mark,
                       r["mpps"], r["busy_cyc"], r["rx_mpps"], r["busy_pct"], r["pmd_share"], peer,
-                      r["per_iface"].replace(",", ", "), r["others"], r["note"]])
+                      r["per_iface"].replace(",", ", "), r["others"],
+                      r.get("placement", "-").replace(";", ", "), r["note"]])
     md.append(md_table(rhead, rbody))
     md.append("")
     with open(args.out, "w", encoding="utf-8") as f:

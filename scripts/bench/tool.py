@@ -7,9 +7,13 @@
   tool.py testpmd-avg LOG N      mean Rx/Tx Mpps over the last N --stats-period blocks
   tool.py ovs-dpctl FILE IFACE.. `ovs-appctl dpctl/show -s` -> "iface count" for each IFACE
   tool.py cpusnap OUT            snapshot of every task's CPU time (JSON)
+  tool.py placement PID          where the PMD threads (pmd-c*) and the other threads may run
+  tool.py non-pmd-tids PID       thread ids of PID that are not PMD threads
   tool.py cpudiff A B PMDPID OURPID...
                                  share of a core the switch's busiest thread got, and the
-                                 other processes that were busy during the window
+                                 other processes that were busy during the window (plus
+                                 "misc": small and short-lived processes together, and
+                                 the hypervisor's steal time of the worst CPU)
 Every failure prints "nan" fields rather than raising, so one bad sample does
 not abort a long benchmark.
 """
@@ -198,8 +202,17 @@ def cmd_cpusnap(out):
             tst = read_stat("/proc/%s/task/%s/stat" % (pid, tid))
             if tst is not None:
                 threads[tid] = (pid, tst[0], tst[2])
+    cpus = {}
+    try:
+        with open("/proc/stat", encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if parts and parts[0].startswith("cpu") and parts[0] != "cpu":
+                    cpus[parts[0]] = [int(x) for x in parts[1:]]
+    except (OSError, ValueError):
+        pass
     with open(out, "w", encoding="utf-8") as f:
-        json.dump({"t": time.monotonic(), "procs": procs, "threads": threads}, f)
+        json.dump({"t": time.monotonic(), "procs": procs, "threads": threads, "cpus": cpus}, f)
 
 
 def cmd_cpudiff(a_path, b_path, pmd_pid, ours):
@@ -236,15 +249,100 @@ def cmd_cpudiff(a_path, b_path, pmd_pid, ours):
         return False
 
     others = []
+    ours_ticks = 0
     for pid, (comm, _ppid, ticks) in b["procs"].items():
-        if pid not in a["procs"] or is_ours(pid):
+        if pid not in a["procs"]:
             continue
-        share = (ticks - a["procs"][pid][2]) / hz / dt
+        delta = ticks - a["procs"][pid][2]
+        if is_ours(pid):
+            ours_ticks += delta
+            continue
+        share = delta / hz / dt
         if share >= 0.05:
             others.append((share, comm.replace(" ", "_").replace(",", "_")))
     others.sort(reverse=True)
-    text = ",".join("%s:%d%%" % (c, round(100 * s)) for s, c in others[:5]) or "-"
+    items = ["%s:%d%%" % (c, round(100 * s)) for s, c in others[:5]]
+    # /proc/stat: user nice system idle iowait irq softirq steal ...
+    busy_ticks, steal = 0, 0.0
+    for cpu, vals in b.get("cpus", {}).items():
+        old = a.get("cpus", {}).get(cpu)
+        if not old or len(vals) < 8 or len(old) < 8:
+            continue
+        d = [x - y for x, y in zip(vals, old)]
+        busy_ticks += d[0] + d[1] + d[2] + d[5] + d[6]
+        steal = max(steal, d[7] / hz / dt)
+    if b.get("cpus"):
+        # The rest of the machine's busy time: processes below 5% each, and
+        # processes that came and went during the window (compilers, tests).
+        listed = sum(s for s, _c in others)
+        rest = (busy_ticks - ours_ticks) / hz / dt - listed
+        if rest >= 0.1:
+            items.append("misc:%d%%" % round(100 * rest))
+        if steal >= 0.05:
+            items.append("steal:%d%%" % round(100 * steal))
+    text = ",".join(items) or "-"
     print("%s %s" % ("nan" if best is None else "%.3f" % best, text))
+
+
+def cpu_list(text):
+    cpus = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        try:
+            cpus.update(range(int(lo), int(hi or lo) + 1))
+        except ValueError:
+            pass
+    return cpus
+
+
+def fmt_cpus(cpus):
+    return "+".join(str(c) for c in sorted(cpus)) or "?"
+
+
+def thread_affinity(pid):
+    """[(tid, comm, set of allowed CPUs)] for every thread of pid."""
+    out = []
+    try:
+        tids = sorted(os.listdir("/proc/%s/task" % pid), key=int)
+    except OSError:
+        return out
+    for tid in tids:
+        base = "/proc/%s/task/%s/" % (pid, tid)
+        try:
+            comm = open(base + "comm", encoding="utf-8", errors="replace").read().strip()
+            status = open(base + "status", encoding="utf-8", errors="replace").read()
+        except OSError:
+            continue
+        m = re.search(r"^Cpus_allowed_list:\s*(\S+)", status, re.M)
+        out.append((tid, comm, cpu_list(m.group(1)) if m else set()))
+    return out
+
+
+def cmd_placement(pid):
+    """One word: the PMD threads (pmd-c*) and where the rest may run,
+    e.g. "pmd-c01@1;27-others@0"."""
+    threads = thread_affinity(pid)
+    if not threads:
+        print("unknown")
+        return
+    pmds = ["%s@%s" % (comm.split("/")[0], fmt_cpus(cpus))
+            for _tid, comm, cpus in threads if comm.startswith("pmd-c")]
+    rest = set()
+    n_rest = 0
+    for _tid, comm, cpus in threads:
+        if not comm.startswith("pmd-c"):
+            rest |= cpus
+            n_rest += 1
+    print("%s;%d-others@%s" % (",".join(pmds) or "no-pmd", n_rest, fmt_cpus(rest)))
+
+
+def cmd_non_pmd_tids(pid):
+    for tid, comm, _cpus in thread_affinity(pid):
+        if not comm.startswith("pmd-c"):
+            print(tid)
 
 
 def main(argv):
@@ -264,6 +362,10 @@ def main(argv):
         cmd_ovs_dpctl(args[0], args[1:])
     elif cmd == "cpusnap" and len(args) == 1:
         cmd_cpusnap(*args)
+    elif cmd == "placement" and len(args) == 1:
+        cmd_placement(*args)
+    elif cmd == "non-pmd-tids" and len(args) == 1:
+        cmd_non_pmd_tids(*args)
     elif cmd == "cpudiff" and len(args) >= 3:
         cmd_cpudiff(args[0], args[1], args[2], args[3:])
     else:
