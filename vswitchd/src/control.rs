@@ -36,7 +36,12 @@ pub const TICK_MS: u64 = 10;
 /// How often links are polled.
 const LINK_POLL_MS: u64 = 100;
 /// Frames each mbuf pool holds.
-const POOL_MBUFS: u32 = 65535;
+/// Packet buffers the shared pool tries first; halved until EAL can
+/// provide it (OVS's shared-mempool sizing). A replaying pcap port holds one
+/// buffer per frame of its file.
+const POOL_MBUFS: u32 = 262_143;
+/// The smallest pool worth running with.
+const MIN_POOL_MBUFS: u32 = 16_383;
 /// Data room of the standard pool (2 KiB frames plus headroom).
 const STD_DATA_ROOM: u16 = 2048 + 128;
 /// Data room of the jumbo pool.
@@ -172,14 +177,57 @@ pub struct Control {
     next_age: Millis,
 }
 
+/// Parse a kernel CPU list such as `0-3,8`; the number of CPUs in it.
+fn parse_cpu_list(s: &str) -> Option<usize> {
+    let mut n = 0;
+    for part in s.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                n += b
+                    .parse::<usize>()
+                    .ok()?
+                    .checked_sub(a.parse::<usize>().ok()?)?
+                    + 1
+            }
+            None => {
+                part.parse::<usize>().ok()?;
+                n += 1;
+            }
+        }
+    }
+    (n > 0).then_some(n)
+}
+
+/// A packet pool of `n` buffers, or the largest of n/2, n/4, ... down to
+/// [`MIN_POOL_MBUFS`] that the memory allows.
+fn shrinking_pool(name: &str, mut n: u32, data_room: u16) -> Result<Mempool, dpdk::DpdkError> {
+    loop {
+        match Mempool::pktmbuf(name, n, 256, data_room, dpdk::eal::SOCKET_ID_ANY) {
+            Ok(p) => {
+                crate::info!("{name}: {n} packet buffers of {data_room} bytes");
+                return Ok(p);
+            }
+            Err(e) if n / 2 < MIN_POOL_MBUFS => return Err(e),
+            Err(_) => n /= 2,
+        }
+    }
+}
+
 fn default_pmd_core(main_lcore: usize, n_cores: usize) -> usize {
     (0..n_cores).find(|c| *c != main_lcore).unwrap_or(0)
 }
 
+/// Online CPUs of the machine, whatever this process's affinity is (the
+/// daemon may be started under `taskset`, and EAL pins the main thread).
 fn host_cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .ok()
+        .and_then(|s| parse_cpu_list(s.trim()))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
 }
 
 impl Control {
@@ -355,13 +403,7 @@ impl Control {
                 return;
             }
         };
-        let pool = match Mempool::pktmbuf(
-            "rvs_std",
-            POOL_MBUFS,
-            256,
-            STD_DATA_ROOM,
-            dpdk::eal::SOCKET_ID_ANY,
-        ) {
+        let pool = match shrinking_pool("rvs_std", POOL_MBUFS, STD_DATA_ROOM) {
             Ok(p) => p,
             Err(e) => {
                 crate::error!("could not create the mbuf pool: {e}");
@@ -387,13 +429,7 @@ impl Control {
             return Some(d.pool.clone());
         }
         if d.jumbo.is_none() {
-            match Mempool::pktmbuf(
-                "rvs_jumbo",
-                POOL_MBUFS / 4,
-                256,
-                JUMBO_DATA_ROOM,
-                dpdk::eal::SOCKET_ID_ANY,
-            ) {
+            match shrinking_pool("rvs_jumbo", POOL_MBUFS / 4, JUMBO_DATA_ROOM) {
                 Ok(p) => d.jumbo = Some(p),
                 Err(e) => crate::error!("could not create the jumbo mbuf pool: {e}"),
             }
@@ -1241,6 +1277,15 @@ pub fn rarp(mac: MacAddr, vlan: Option<u16>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0-1"), Some(2));
+        assert_eq!(parse_cpu_list("0-3,8,10-11"), Some(7));
+        assert_eq!(parse_cpu_list("0"), Some(1));
+        assert_eq!(parse_cpu_list(""), None);
+        assert_eq!(parse_cpu_list("3-1"), None);
+    }
 
     #[test]
     fn rarp_layout() {

@@ -49,8 +49,7 @@ pub enum DevSpec {
         txq_desc: u16,
         /// Requested MTU.
         mtu: u16,
-        /// Poll it at a reduced rate (TAP and AF_PACKET devices cost a
-        /// syscall per poll).
+        /// Poll it at a reduced rate (a TAP device costs a syscall per poll).
         slow_poll: bool,
     },
     /// A vhost-user client socket.
@@ -106,7 +105,7 @@ pub fn spec_for(iface: &ctl::db::Interface, uid: u32) -> DevSpec {
                 rxq_desc: iface.n_rxq_desc(),
                 txq_desc: iface.n_txq_desc(),
                 mtu,
-                slow_poll: d.starts_with("net_tap") || d.starts_with("net_af_packet"),
+                slow_poll: d.starts_with("net_tap"),
             },
             None => DevSpec::Unusable("options:dpdk-devargs is required for type=dpdk".into()),
         },
@@ -151,7 +150,7 @@ pub fn spec_for(iface: &ctl::db::Interface, uid: u32) -> DevSpec {
                     rxq_desc: 1024,
                     txq_desc: 1024,
                     mtu,
-                    slow_poll: true,
+                    slow_poll: false,
                 }
             }
         }
@@ -371,7 +370,9 @@ fn open_eth(
     let _ = dev.promiscuous(true);
     dev.start().map_err(|e| e.to_string())?;
     let mac = dev.mac_addr().map_err(|e| e.to_string())?;
-    let every = if slow_poll { 16 } else { 1 };
+    // A TAP device costs a read() per poll: poll it every 64 iterations
+    // (tens of microseconds), as OVS leaves internal ports to a slow thread.
+    let every = if slow_poll { 64 } else { 1 };
     let rx = (0..n_rxq)
         .map(|q| {
             dev.rx_queue(q)

@@ -5,7 +5,9 @@
 //! always carry a PCI allow-list — the configured PCI devices, or
 //! `0000:00:00.0` (no such device) when there are none — unless
 //! `dpdk-extra` already says `--no-pci` or gives its own `-a`. Configured
-//! devices added later are hot-plugged with `rte_dev_probe`.
+//! devices added later are hot-plugged with `rte_dev_probe`. EAL runs
+//! `--in-memory` (nothing left behind by `kill -9`) unless `dpdk-extra`
+//! asks for `--proc-type`.
 
 use ctl::db::Db;
 
@@ -142,7 +144,10 @@ pub fn build(db: &Db, host: Host) -> Result<Vec<String>, String> {
             args.push(mem.clone());
         }
     }
-    if !has("--in-memory") && !has("--file-prefix") && !has("--proc-type") {
+    // No hugepage files or runtime state that a `kill -9` would leave
+    // behind (OVS 3.1 passes it too); multi-process setups opt out with
+    // --proc-type.
+    if !has("--in-memory") && !has("--proc-type") {
         args.push("--in-memory".to_string());
     }
     if !has("--no-pci") && !has("-a") && !has("--allow") && !has("-w") {
@@ -209,8 +214,19 @@ mod tests {
         .unwrap();
         assert!(!a.contains(&"-a".to_string()));
         assert!(
-            !a.contains(&"--in-memory".to_string()),
-            "file-prefix given: keep shared files"
+            a.contains(&"--in-memory".to_string()),
+            "in-memory even with a file prefix"
+        );
+        let b = build(
+            &db(&[("dpdk-extra", "--proc-type=primary")]),
+            Host {
+                hugepages_free: true,
+            },
+        )
+        .unwrap();
+        assert!(
+            !b.contains(&"--in-memory".to_string()),
+            "multi-process opts out"
         );
         assert_eq!(a.last().unwrap(), "--file-prefix=x");
     }
