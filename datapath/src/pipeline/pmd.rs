@@ -93,6 +93,9 @@ struct BondTarget<'s> {
     known: usize,
     /// The output of the first members.
     members: [MemberOut<'s>; TABLE_MEMBERS],
+    /// (bucket, member position) when every frame of the run hashes alike:
+    /// active-backup, and balance-slb (source MAC and VLAN are the run's).
+    fixed: Option<(u8, usize)>,
 }
 
 /// What happens to a frame the hash sends to one bond member.
@@ -279,8 +282,10 @@ impl<P: Packet> Pmd<P> {
                 self.drop(cnt, Counter::RxMalformed, pkt);
                 continue;
             };
-            if is_reserved_group(&l2.dst) {
-                let slow = l2.tag.is_none() && l2.ethertype == ETHERTYPE_SLOW;
+            // Slow Protocols frames are steered by ethertype, whatever
+            // their destination (as OVS and Linux do): never bridged.
+            let slow = l2.tag.is_none() && l2.ethertype == ETHERTYPE_SLOW;
+            if slow || is_reserved_group(&l2.dst) {
                 self.reserved(cnt, ifv.lacp, in_iface, slow, pkt, io);
                 continue;
             }
@@ -376,9 +381,9 @@ impl<P: Packet> Pmd<P> {
         }
     }
 
-    /// A frame to 01:80:c2:00:00:0x: LACP and Marker go to the control
-    /// thread on LACP interfaces; everything else is dropped. `slow`: an
-    /// untagged Slow Protocols frame.
+    /// An untagged Slow Protocols frame (`slow`, any destination) or a
+    /// frame to 01:80:c2:00:00:0x: Slow Protocols go to the control thread
+    /// on LACP interfaces; everything else is dropped.
     #[cold]
     #[inline(never)]
     fn reserved<I: Io<P>>(
@@ -421,7 +426,7 @@ impl<P: Packet> Pmd<P> {
         match self.decide(br, in_port, slb_check, vlan, src, dst, now) {
             Decision::Drop(c) => Plan::One(Target::Drop(cnt, c)),
             Decision::Unicast(p) => match br.ports.get(p as usize) {
-                Some(op) => Plan::One(self.target(snap, op, vlan, true)),
+                Some(op) => Plan::One(self.target(snap, op, vlan, Some(src))),
                 None => Plan::Flood,
             },
             Decision::Flood => Plan::Flood,
@@ -470,7 +475,14 @@ impl<P: Packet> Pmd<P> {
     /// bond, for each member the hash may pick when `run`: the target
     /// serves a run of frames rather than one flooded copy).
     #[inline]
-    fn target<'s>(&self, snap: &'s Snapshot, op: &'s PortView, vlan: u16, run: bool) -> Target<'s> {
+    /// `run` carries the source MAC when the target serves a run of frames.
+    fn target<'s>(
+        &self,
+        snap: &'s Snapshot,
+        op: &'s PortView,
+        vlan: u16,
+        run: Option<MacAddr>,
+    ) -> Target<'s> {
         let egress = match op.vlan.egress(vlan) {
             EgressAction::Drop => None,
             EgressAction::Untagged => Some(Egress::Untagged),
@@ -492,20 +504,35 @@ impl<P: Packet> Pmd<P> {
             }
             PortKind::Bond(b) => {
                 let valid = b.view.members.len().min(b.ifaces.len());
-                let known = if run { valid.min(TABLE_MEMBERS) } else { 0 };
+                let known = if run.is_some() {
+                    valid.min(TABLE_MEMBERS)
+                } else {
+                    0
+                };
                 let nothing = MemberOut::Drop(op.counters.pmd(self.id), Counter::TxNoMember);
                 let mut members = [nothing; TABLE_MEMBERS];
                 for (m, out) in members.iter_mut().enumerate().take(known) {
                     *out = self.member_out(snap, op, b, egress, m);
                 }
+                let v = &b.view;
+                let fixed = match (v.mode, run) {
+                    (BondMode::ActiveBackup, _) => Some(0),
+                    (BondMode::BalanceSlb, Some(src)) => Some(hash::slb(src, vlan, v.hash_basis)),
+                    _ => None,
+                }
+                .map(|h| {
+                    let bucket = hash::bucket(h);
+                    (bucket, usize::from(v.buckets[usize::from(bucket)]))
+                });
                 Target::Bond(BondTarget {
                     op,
                     b,
                     egress,
-                    loads: (b.view.mode != BondMode::ActiveBackup).then(|| b.loads.row(self.id)),
+                    loads: (v.mode != BondMode::ActiveBackup).then(|| b.loads.row(self.id)),
                     valid,
                     known,
                     members,
+                    fixed,
                 })
             }
         }
@@ -580,7 +607,7 @@ impl<P: Packet> Pmd<P> {
         ing: &Ingress,
         io: &mut I,
     ) {
-        match self.target(snap, op, ing.vlan, false) {
+        match self.target(snap, op, ing.vlan, None) {
             Target::Drop(c, why) => self.drop(c, why, pkt),
             Target::Iface(i, ic, e) => self.emit(snap, i, ic, e, pkt, ing.vid, ing.vlan, io),
             Target::Bond(t) => self.bond_output(snap, &t, pkt, ing, io),
@@ -599,21 +626,26 @@ impl<P: Packet> Pmd<P> {
         io: &mut I,
     ) {
         let v = &t.b.view;
-        let h = match v.mode {
-            BondMode::ActiveBackup => 0,
-            BondMode::BalanceSlb => hash::slb(ing.src, ing.vlan, v.hash_basis),
-            // The NIC's RSS hash is computed over the same 5-tuple: use it
-            // when the frame carries one, as OVS does for balance-tcp.
-            BondMode::BalanceTcp => match pkt.rss_hash() {
-                Some(r) => hash::mix(r ^ v.hash_basis),
-                None => match l4_hash(pkt.data(), ing.l3, ing.ethertype, v.hash_basis) {
-                    Some(h) => h,
-                    None => hash::slb(ing.src, ing.vlan, v.hash_basis),
-                },
-            },
+        let (bucket, m) = match t.fixed {
+            Some(f) => f,
+            None => {
+                let h = match v.mode {
+                    BondMode::ActiveBackup => 0,
+                    BondMode::BalanceSlb => hash::slb(ing.src, ing.vlan, v.hash_basis),
+                    // The NIC's RSS hash is computed over the same 5-tuple:
+                    // use it when the frame carries one, as OVS does.
+                    BondMode::BalanceTcp => match pkt.rss_hash() {
+                        Some(r) => hash::mix(r ^ v.hash_basis),
+                        None => match l4_hash(pkt.data(), ing.l3, ing.ethertype, v.hash_basis) {
+                            Some(h) => h,
+                            None => hash::slb(ing.src, ing.vlan, v.hash_basis),
+                        },
+                    },
+                };
+                let bucket = hash::bucket(h);
+                (bucket, usize::from(v.buckets[usize::from(bucket)]))
+            }
         };
-        let bucket = hash::bucket(h);
-        let m = usize::from(v.buckets[usize::from(bucket)]);
         if m >= t.valid {
             self.drop(t.op.counters.pmd(self.id), Counter::TxNoMember, pkt);
             return;
