@@ -31,6 +31,9 @@ cargo test -p datapath -p ctl -p rvswitch-benches
 step "DPDK crates: integration tests, one DPDK process at a time"
 cargo test -p dpdk -p dpdk-sys -p vswitchd -- --test-threads=1
 
+step "datapath unit tests under AddressSanitizer/LeakSanitizer"
+./scripts/sanitize.sh
+
 step "fuzzing smoke (${FUZZ_SECONDS:-15} s per target)"
 FUZZ_SECONDS=${FUZZ_SECONDS:-15} ./scripts/fuzz-smoke.sh
 

@@ -27,6 +27,11 @@ pub enum ClientError {
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ClientError::Connect { path, err } if err.kind() == io::ErrorKind::PermissionDenied => write!(
+                f,
+                "cannot connect to vswitchd at {}: {err} (the control socket is for root only; run vsctl as root)",
+                path.display()
+            ),
             ClientError::Connect { path, err } => write!(
                 f,
                 "cannot connect to vswitchd at {}: {err} (is vswitchd running? start it with: vswitchd --pidfile --detach, or systemctl start rvswitch)",

@@ -95,10 +95,22 @@ pub fn host_nic_in_sysfs(pci_root: &Path, net_root: &Path, pci: &str) -> bool {
     if normalize_pci(pci).as_deref() != Some(pci) {
         return false;
     }
-    let Ok(entries) = std::fs::read_dir(pci_root.join(pci).join("net")) else {
-        return false;
-    };
-    for e in entries.flatten() {
+    // The netdev sits in `<pci>/net/` for most drivers, and one level down
+    // for bus-in-bus drivers such as virtio (`<pci>/virtio0/net/`).
+    let dev_dir = pci_root.join(pci);
+    let mut net_dirs = vec![dev_dir.join("net")];
+    if let Ok(children) = std::fs::read_dir(&dev_dir) {
+        for c in children.flatten() {
+            if c.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                net_dirs.push(c.path().join("net"));
+            }
+        }
+    }
+    let entries = net_dirs
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flat_map(|rd| rd.flatten());
+    for e in entries {
         let name = e.file_name();
         let dev = net_root.join(&name);
         // The entry under the PCI device has the same attributes; prefer
@@ -255,16 +267,27 @@ mod tests {
             ("0000:02:00.0", Some("eno1"), "0x1003", "up"),
             ("0000:02:00.1", Some("eno2"), "0x1002", "down"),
             ("0000:08:00.0", None, "", ""),
+            ("0000:00:03.0", Some("eth0"), "0x1003", "up"),
         ] {
             std::fs::create_dir_all(pci.join(addr)).unwrap();
             if let Some(ifname) = ifname {
-                std::fs::create_dir_all(pci.join(addr).join("net").join(ifname)).unwrap();
+                // virtio puts the netdev one level down: <pci>/virtio0/net/.
+                let parent = if ifname == "eth0" {
+                    pci.join(addr).join("virtio0")
+                } else {
+                    pci.join(addr)
+                };
+                std::fs::create_dir_all(parent.join("net").join(ifname)).unwrap();
                 std::fs::create_dir_all(net.join(ifname)).unwrap();
                 std::fs::write(net.join(ifname).join("flags"), format!("{flags}\n")).unwrap();
                 std::fs::write(net.join(ifname).join("operstate"), format!("{oper}\n")).unwrap();
             }
         }
         assert!(host_nic_in_sysfs(&pci, &net, "0000:02:00.0"));
+        assert!(
+            host_nic_in_sysfs(&pci, &net, "0000:00:03.0"),
+            "virtio NIC one level down"
+        );
         assert!(!host_nic_in_sysfs(&pci, &net, "0000:02:00.1"));
         assert!(!host_nic_in_sysfs(&pci, &net, "0000:08:00.0"));
         assert!(!host_nic_in_sysfs(&pci, &net, "0000:09:00.0"));

@@ -147,7 +147,13 @@ pub fn build(db: &Db, host: Host) -> Result<Vec<String>, String> {
     // No hugepage files or runtime state that a `kill -9` would leave
     // behind (OVS 3.1 passes it too); multi-process setups opt out with
     // --proc-type.
-    if !has("--in-memory") && !has("--proc-type") {
+    // EAL refuses --in-memory with --no-huge; --no-shconf gives the same
+    // "nothing shared, nothing left behind" without hugepages.
+    if no_huge {
+        if !has("--no-shconf") && !has("--proc-type") && !has("--in-memory") {
+            args.push("--no-shconf".to_string());
+        }
+    } else if !has("--in-memory") && !has("--proc-type") {
         args.push("--in-memory".to_string());
     }
     if !has("--no-pci") && !has("-a") && !has("--allow") && !has("-w") {
@@ -258,5 +264,10 @@ mod tests {
         let i = a.iter().position(|x| x == "-m").unwrap();
         assert_eq!(a[i + 1], "512");
         assert!(!a.contains(&"--socket-mem".to_string()));
+        assert!(
+            !a.contains(&"--in-memory".to_string()),
+            "EAL refuses it with --no-huge"
+        );
+        assert!(a.contains(&"--no-shconf".to_string()));
     }
 }

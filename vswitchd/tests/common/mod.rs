@@ -23,6 +23,7 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub mod hardening;
 pub mod lacp;
 pub mod net;
 pub mod ovs;
