@@ -594,8 +594,11 @@ fn own_system_is_never_selected() {
     let st = net.lacp(0).status();
     assert!(!st.negotiated);
     for m in &st.members {
-        assert_eq!(m.rx_state, RxState::Current, "it does hear itself");
-        assert_eq!(m.partner.sys_id, sys(1));
+        // It hears itself, and discards what it hears (as Linux does).
+        assert!(m.counters.rx_bad_pdus > 0, "{m:?}");
+        assert_eq!(m.counters.rx_pdus, 0, "{m:?}");
+        assert_eq!(m.rx_state, RxState::Defaulted);
+        assert_ne!(m.partner.sys_id, sys(1));
         assert!(!m.attached && !m.may_enable);
     }
     // Also when another bond with the same system ID is at the far end.

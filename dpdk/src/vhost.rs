@@ -4,9 +4,12 @@
 //!
 //! Registration uses DPDK's vhost library with `RTE_VHOST_USER_CLIENT`
 //! (reconnect on), `RTE_VHOST_USER_LINEARBUF_SUPPORT` (a received packet is
-//! always one segment, so `Packet::data()` holds the whole frame: the rx
-//! mempool's data room must fit the largest frame, longer ones are dropped
-//! by the vhost library) and `RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS`. Like
+//! always one segment, so `Packet::data()` holds the whole frame),
+//! `RTE_VHOST_USER_EXTBUF_SUPPORT` (a frame longer than the mempool's data
+//! room arrives in an external buffer the library allocates, so the
+//! switch sees it and counts it, `rx_dropped_oversize` when it exceeds the
+//! MTU, instead of the library dropping it silently) and
+//! `RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS`. Like
 //! OVS without userspace TSO, the guest offloads `VIRTIO_NET_F_HOST_TSO4`,
 //! `VIRTIO_NET_F_HOST_TSO6` and `VIRTIO_NET_F_CSUM` are disabled, so the
 //! guest sends only complete frames with valid checksums.
@@ -47,6 +50,7 @@ const DISABLED_FEATURES: u64 = (1u64 << sys::VIRTIO_NET_F_HOST_TSO4)
 
 const REGISTER_FLAGS: u64 = sys::RTE_VHOST_USER_CLIENT as u64
     | sys::RTE_VHOST_USER_LINEARBUF_SUPPORT as u64
+    | sys::RTE_VHOST_USER_EXTBUF_SUPPORT as u64
     | sys::RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS as u64;
 
 /// State of one registered socket, shared by the client, its queues and

@@ -23,6 +23,8 @@
 //! - selection (see `select.rs`): one aggregator per bond; members attach
 //!   only if their partner has the lead's system and key; loops (a partner
 //!   with our own system ID) and defaulted members are never selected.
+//!   LACPDUs that claim our own system ID are not even taken (they count
+//!   as bad PDUs, see `plausible`), so a looped member ends up defaulted.
 //! - mux machine, **independent control**: DETACHED → WAITING (2 s
 //!   aggregate wait) → ATTACHED (we advertise sync) → COLLECTING once the
 //!   partner is in sync → DISTRIBUTING once the partner collects. Coupled
@@ -35,8 +37,8 @@
 //!
 //! Received frames that are neither a valid LACPDU nor a valid Marker PDU
 //! (other Slow Protocols subtypes included, as in OVS) count as bad PDUs
-//! and change nothing else. So do LACPDUs that no implementation sends
-//! (see `plausible`).
+//! and change nothing else. So do LACPDUs that no implementation sends,
+//! and LACPDUs from our own system (see `plausible`).
 //!
 //! Interoperability notes, from Linux `bond_3ad.c` and OVS `lib/lacp.c`:
 //! - Linux enables its port only once our LACPDU shows synchronization and
@@ -200,15 +202,25 @@ enum Received {
 /// without collecting (every mux machine collects before it distributes).
 /// Distributing without sync is NOT rejected: OVS sends exactly that
 /// before it has negotiated.
-fn plausible(pdu: &Lacpdu) -> bool {
+///
+/// Also rejected: an actor claiming our own system ID (`own`). That is
+/// either our own LACPDU coming back (a looped cable) or a forgery; Linux
+/// (`bond_3ad.c`, "illegal loopback") discards it the same way. Taking it
+/// would let one forged frame replace a member's partner and knock the
+/// member out of the bond until the real partner's next LACPDU and the
+/// aggregate wait; a real loop still never aggregates (the member hears
+/// no partner and ends up defaulted).
+fn plausible(pdu: &Lacpdu, own: MacAddr) -> bool {
     let s = pdu.actor.state;
-    pdu.actor.sys_id != MacAddr::ZERO && (s.is_collecting() || !s.is_distributing())
+    pdu.actor.sys_id != MacAddr::ZERO
+        && pdu.actor.sys_id != own
+        && (s.is_collecting() || !s.is_distributing())
 }
 
-fn classify(frame: &[u8]) -> Received {
+fn classify(frame: &[u8], own: MacAddr) -> Received {
     match frame.get(lacpdu::ETH_HEADER_LEN) {
         Some(&lacpdu::SUBTYPE_LACP) => match Lacpdu::parse(frame) {
-            Ok(pdu) if plausible(&pdu) => Received::Lacpdu(pdu),
+            Ok(pdu) if plausible(&pdu, own) => Received::Lacpdu(pdu),
             _ => Received::Bad,
         },
         Some(&marker::SUBTYPE_MARKER) => match MarkerPdu::parse(frame) {
@@ -322,7 +334,7 @@ impl Lacp {
         let Some(idx) = self.index(id) else {
             return LacpActions::default();
         };
-        match classify(frame) {
+        match classify(frame, self.cfg.system_id) {
             Received::Bad => {
                 self.members[idx].counters.rx_bad_pdus += 1;
                 LacpActions::default()

@@ -424,16 +424,36 @@ fn loopback_is_never_selected() {
     let mut now = ms(0);
     for _ in 0..10 {
         now = now + 500;
-        // Our own LACPDUs coming back.
+        // Our own LACPDUs coming back: bad PDUs, never a partner.
         let ours = member_status(&l, 1).actor;
         l.rx_frame(1, &pdu(ours, ours), now);
         l.tick(now);
     }
     let s = member_status(&l, 1);
-    assert_eq!(s.rx_state, RxState::Current);
-    assert_eq!(s.partner.sys_id, OUR_SYS);
+    assert_eq!(s.counters.rx_bad_pdus, 10);
+    assert_eq!(s.counters.rx_pdus, 0);
+    assert_ne!(s.partner.sys_id, OUR_SYS);
+    assert_eq!(s.rx_state, RxState::Defaulted);
     assert!(!s.attached && !s.may_enable);
     assert!(!l.negotiated());
+}
+
+#[test]
+fn a_forged_lacpdu_with_our_system_id_changes_nothing() {
+    let (mut l, mut now) = negotiated_one(true);
+    assert!(l.member_enabled(1));
+    let before = member_status(&l, 1);
+    // Someone on the wire claims to be us (any port, in sync).
+    let mut forged = their_port(99, 9, IN_SYNC);
+    forged.sys_id = OUR_SYS;
+    now = now + 10;
+    let a = l.rx_frame(1, &pdu(forged, before.actor), now);
+    assert!(a.enabled_changed.is_empty(), "{a:?}");
+    let s = member_status(&l, 1);
+    assert_eq!(s.counters.rx_bad_pdus, before.counters.rx_bad_pdus + 1);
+    assert_eq!(s.counters.rx_pdus, before.counters.rx_pdus);
+    assert_eq!(s.partner, before.partner);
+    assert!(l.member_enabled(1) && l.negotiated());
 }
 
 #[test]

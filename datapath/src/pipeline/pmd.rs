@@ -14,7 +14,7 @@ use crate::time::Millis;
 use crate::vlan::EgressAction;
 use crate::wire::arp::ArpPacket;
 use crate::wire::ethernet::{
-    parse_l2, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_SLOW, ETHERTYPE_VLAN,
+    declared_lengths_ok, parse_l2, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_SLOW, ETHERTYPE_VLAN,
 };
 use crate::wire::ip::{has_ports, FiveTuple};
 use crate::wire::vlan_tag::{pop_vlan, push_vlan, set_vid};
@@ -287,6 +287,13 @@ impl<P: Packet> Pmd<P> {
             let slow = l2.tag.is_none() && l2.ethertype == ETHERTYPE_SLOW;
             if slow || is_reserved_group(&l2.dst) {
                 self.reserved(cnt, ifv.lacp, in_iface, slow, pkt, io);
+                continue;
+            }
+            // A frame whose IP (or 802.3) header declares more bytes than
+            // it carries is dropped, not switched.
+            let off = l2.payload_offset;
+            if !declared_lengths_ok(l2.ethertype, &pkt.data()[off..], len.saturating_sub(off)) {
+                self.drop(cnt, Counter::RxMalformed, pkt);
                 continue;
             }
             let mut slb_check = false;

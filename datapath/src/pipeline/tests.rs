@@ -194,6 +194,32 @@ fn malformed_and_oversize_frames_are_counted() {
 }
 
 #[test]
+fn frames_whose_declared_lengths_lie_are_dropped() {
+    let (mut r, a, b, _) = how_to();
+    let good = udp_frame(MacAddr::BROADCAST, mac(1), None, 1, 2);
+    // IPv4 starts at 14: total length, then IHL.
+    let mut total = good.clone();
+    total[16..18].copy_from_slice(&1500u16.to_be_bytes());
+    let mut ihl = good.clone();
+    ihl[14] = 0x4f;
+    let mut short_ihl = good.clone();
+    short_ihl[14] = 0x42;
+    let mut no_ip = good[..14].to_vec();
+    no_ip.resize(14, 0);
+    let mut dot3 = good.clone();
+    dot3[12..14].copy_from_slice(&1500u16.to_be_bytes());
+    r.send(a, &[total, ihl, short_ihl, no_ip, dot3]);
+    assert_eq!(r.counter(a, Counter::RxMalformed), 5);
+    assert!(r.sent(b).is_empty());
+    // Padding is not a lie.
+    let mut padded = good;
+    padded.extend_from_slice(&[0; 20]);
+    r.send(a, &[padded]);
+    assert_eq!(r.counter(a, Counter::RxMalformed), 5);
+    assert_eq!(r.sent(b).len(), 1);
+}
+
+#[test]
 fn tx_full_frees_and_counts() {
     let (mut r, a, b, _) = how_to();
     r.io.tx[b as usize].set_room(Some(5));

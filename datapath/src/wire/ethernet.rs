@@ -196,6 +196,42 @@ pub fn parse_l2(frame: &[u8]) -> Result<L2Info> {
     })
 }
 
+/// Whether the lengths a frame's payload declares are true: `l3` is the
+/// payload as far as it is contiguous (it starts at
+/// [`L2Info::payload_offset`]) and `avail` the payload's whole length
+/// (more than `l3.len()` only for a segmented packet).
+///
+/// - IPv4: version 4, IHL at least 5, a total length no shorter than the
+///   header and no longer than the payload;
+/// - IPv6: version 6 and a payload length that fits;
+/// - IEEE 802.3 (a length of at most 1500 in the ethertype field): a
+///   length that fits.
+///
+/// Padding (a payload longer than declared) is fine: short frames are
+/// padded to 60 bytes on the wire. Other ethertypes declare nothing here.
+#[inline]
+pub fn declared_lengths_ok(ethertype: u16, l3: &[u8], avail: usize) -> bool {
+    match ethertype {
+        ETHERTYPE_IPV4 => {
+            let Some(h) = l3.first_chunk::<4>() else {
+                return false;
+            };
+            let hlen = usize::from(h[0] & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+            h[0] >> 4 == 4 && hlen >= 20 && total >= hlen && total <= avail
+        }
+        ETHERTYPE_IPV6 => {
+            let Some(h) = l3.first_chunk::<6>() else {
+                return false;
+            };
+            let plen = usize::from(u16::from_be_bytes([h[4], h[5]]));
+            h[0] >> 4 == 6 && 40 + plen <= avail
+        }
+        len @ 0..=1500 => usize::from(len) <= avail,
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,5 +347,46 @@ mod tests {
             .unwrap()
             .payload()
             .is_empty());
+    }
+
+    #[test]
+    fn declared_lengths() {
+        let mut v4 = [0u8; 40];
+        v4[0] = 0x45;
+        v4[2..4].copy_from_slice(&40u16.to_be_bytes());
+        assert!(declared_lengths_ok(ETHERTYPE_IPV4, &v4, 40));
+        assert!(declared_lengths_ok(ETHERTYPE_IPV4, &v4, 46), "padding");
+        assert!(
+            !declared_lengths_ok(ETHERTYPE_IPV4, &v4, 39),
+            "total > frame"
+        );
+        assert!(!declared_lengths_ok(ETHERTYPE_IPV4, &v4[..3], 3));
+        assert!(!declared_lengths_ok(ETHERTYPE_IPV4, &[], 0));
+        v4[0] = 0x4f; // IHL 60 > total 40
+        assert!(!declared_lengths_ok(ETHERTYPE_IPV4, &v4, 40));
+        v4[0] = 0x44; // IHL 16 < 20
+        assert!(!declared_lengths_ok(ETHERTYPE_IPV4, &v4, 40));
+        v4[0] = 0x65; // version 6 under the IPv4 ethertype
+        assert!(!declared_lengths_ok(ETHERTYPE_IPV4, &v4, 40));
+
+        let mut v6 = [0u8; 48];
+        v6[0] = 0x60;
+        v6[4..6].copy_from_slice(&8u16.to_be_bytes());
+        assert!(declared_lengths_ok(ETHERTYPE_IPV6, &v6, 48));
+        assert!(!declared_lengths_ok(ETHERTYPE_IPV6, &v6, 47));
+        assert!(!declared_lengths_ok(ETHERTYPE_IPV6, &v6[..5], 5));
+        v6[0] = 0x40;
+        assert!(!declared_lengths_ok(ETHERTYPE_IPV6, &v6, 48));
+
+        assert!(declared_lengths_ok(46, &[0; 46], 46), "802.3 length");
+        assert!(
+            !declared_lengths_ok(1500, &[0; 46], 46),
+            "802.3 length lies"
+        );
+        assert!(declared_lengths_ok(ETHERTYPE_ARP, &[], 0));
+        assert!(
+            declared_lengths_ok(0x0600, &[], 0),
+            "an ethertype, not a length"
+        );
     }
 }
