@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Smoke-fuzz the frame parsers: run every cargo-fuzz target in fuzz/ for a
-# short time and fail if any of them crashes (or does not build).
+# Smoke-fuzz the parsers, the burst pipeline and the LACP machine: run every
+# cargo-fuzz target in fuzz/ for a short time and fail if any of them
+# crashes (or does not build).
 #
 #   scripts/fuzz-smoke.sh                 # every target, 20 s each
 #   FUZZ_SECONDS=300 scripts/fuzz-smoke.sh
@@ -42,6 +43,10 @@ if [ "${#targets[@]}" -eq 0 ]; then
     echo "fuzz-smoke: no fuzz targets found" >&2
     exit 2
 fi
+
+# The machine harnesses (pipeline, lacp) on their fixed inputs first.
+echo "=== fuzz-smoke: harness self-tests"
+cargo +nightly test --lib --quiet
 
 passed=0
 failed=()

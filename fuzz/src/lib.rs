@@ -4,4 +4,5 @@
 //! this directory runs them on fixed inputs too.
 
 pub mod bytes;
+pub mod lacp;
 pub mod pipeline;

@@ -345,6 +345,10 @@ fn run(
         let t0 = tsc();
         let now = clock.at_tsc(t0);
         let mut got = 0usize;
+        // One clock read per busy queue: a queue's cycles run from the end
+        // of the last busy queue (or the start of the iteration), so an
+        // empty poll in between counts towards the next busy queue.
+        let mut t_rx = t0;
         {
             let plan = &st.plan;
             let mut io = PmdIo {
@@ -357,13 +361,14 @@ fn run(
                 if e.every > 1 && !iter.is_multiple_of(u64::from(e.every)) {
                     continue;
                 }
-                let t_rx = tsc();
                 let n = e.handle.rx_burst(&mut burst);
                 if n > 0 {
                     got += n;
                     pmd.process(&plan.snap, idx, &mut burst, now, &mut io);
                     pmd.flush(&plan.snap, &mut io);
-                    PmdStats::add(&e.cycles, tsc().wrapping_sub(t_rx));
+                    let t = tsc();
+                    PmdStats::add(&e.cycles, t.wrapping_sub(t_rx));
+                    t_rx = t;
                 }
             }
         }

@@ -1,0 +1,201 @@
+//! The LACP machine fed arbitrary frames: a bond of two members
+//! negotiated with a partner, then a sequence (chosen by the fuzzer) of
+//! garbage frames, mutated LACPDUs and Marker PDUs, valid keep-alive
+//! LACPDUs, forged LACPDUs claiming our own system ID, and clock steps.
+//!
+//! Checked after every received frame:
+//! - a frame that is neither a valid LACPDU nor a valid Marker PDU counts
+//!   as a bad PDU;
+//! - a frame counted as bad changes nothing: no member is enabled or
+//!   disabled, no partner changes, nothing is sent.
+
+use datapath::lacp::{
+    Lacp, LacpConfig, LacpMode, MemberConfig, MemberId, MemberStatus, DEFAULT_PORT_PRIORITY,
+};
+use datapath::time::Millis;
+use datapath::wire::lacpdu::{LacpInfo, LacpState, Lacpdu};
+use datapath::wire::marker::MarkerPdu;
+use datapath::wire::MacAddr;
+
+use crate::bytes::Bytes;
+
+const OURS: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0xaa]);
+const THEIRS: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0xbb]);
+const MEMBERS: [MemberId; 2] = [1, 2];
+
+const IN_SYNC: LacpState = LacpState(
+    LacpState::ACTIVITY.0
+        | LacpState::AGGREGATION.0
+        | LacpState::SYNCHRONIZATION.0
+        | LacpState::COLLECTING.0
+        | LacpState::DISTRIBUTING.0,
+);
+
+fn partner_port(m: MemberId, state: LacpState) -> LacpInfo {
+    LacpInfo {
+        sys_priority: 0x8000,
+        sys_id: THEIRS,
+        key: 9,
+        port_priority: 0x8000,
+        port_id: 100 + m,
+        state,
+    }
+}
+
+fn frame(actor: LacpInfo, partner: LacpInfo) -> [u8; 124] {
+    Lacpdu {
+        actor,
+        partner,
+        collector_max_delay: 0,
+    }
+    .encode(MacAddr([0x02, 0, 0, 0, 2, actor.port_id as u8]))
+}
+
+fn status(l: &Lacp, m: MemberId) -> MemberStatus {
+    l.status()
+        .members
+        .into_iter()
+        .find(|s| s.id == m)
+        .expect("member exists")
+}
+
+/// Our side of the exchange: what the partner echoes as its view of us.
+fn actor_of(l: &Lacp, m: MemberId) -> LacpInfo {
+    status(l, m).actor
+}
+
+/// A bond with both members negotiated with `THEIRS` at `now`.
+fn negotiated() -> (Lacp, Millis) {
+    let mut l = Lacp::new(LacpConfig {
+        mode: LacpMode::Active,
+        fast: true,
+        ..LacpConfig::new(OURS)
+    });
+    for m in MEMBERS {
+        let cfg = MemberConfig {
+            port_id: m,
+            port_priority: DEFAULT_PORT_PRIORITY,
+            mac: MacAddr([0x02, 0, 0, 0, 1, m as u8]),
+        };
+        l.add_member(m, cfg, Millis(0));
+        l.set_carrier(m, true, Millis(0));
+    }
+    let mut now = Millis(0);
+    l.tick(now);
+    for _ in 0..12 {
+        now = Millis(now.0 + 500);
+        for m in MEMBERS {
+            let ours = actor_of(&l, m);
+            l.rx_frame(m, &frame(partner_port(m, IN_SYNC), ours), now);
+        }
+        l.tick(now);
+    }
+    assert!(
+        MEMBERS.iter().all(|&m| l.member_enabled(m)),
+        "setup: {:?}",
+        l.status()
+    );
+    (l, now)
+}
+
+/// Receive `f` on `m` and check the invariants above.
+fn receive(l: &mut Lacp, m: MemberId, f: &[u8], now: Millis) {
+    let before: Vec<_> = MEMBERS.iter().map(|&i| status(l, i)).collect();
+    let enabled: Vec<_> = MEMBERS.iter().map(|&i| l.member_enabled(i)).collect();
+    let a = l.rx_frame(m, f, now);
+    let after = status(l, m);
+    let idx = MEMBERS.iter().position(|&i| i == m).expect("a member");
+    let bad = after.counters.rx_bad_pdus > before[idx].counters.rx_bad_pdus;
+    if Lacpdu::parse(f).is_err() && MarkerPdu::parse(f).is_err() {
+        assert!(bad, "an invalid frame was not counted as bad: {f:02x?}");
+    }
+    if bad {
+        assert!(a.is_empty(), "a bad PDU caused actions: {a:?}");
+        for (i, &id) in MEMBERS.iter().enumerate() {
+            let s = status(l, id);
+            assert_eq!(s.partner, before[i].partner, "a bad PDU changed a partner");
+            assert_eq!(
+                s.attached, before[i].attached,
+                "a bad PDU changed selection"
+            );
+            assert_eq!(l.member_enabled(id), enabled[i]);
+        }
+    }
+}
+
+/// One fuzz case.
+pub fn run(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    let (mut l, mut now) = negotiated();
+    let mut steps = 0;
+    while !b.is_empty() && steps < 256 {
+        steps += 1;
+        let m = MEMBERS[b.below(MEMBERS.len())];
+        match b.below(6) {
+            0 => {
+                // Raw bytes, perhaps with a Slow Protocols header.
+                let n = b.below(140);
+                let mut f = b.take(n).to_vec();
+                if b.bool() && f.len() >= 15 {
+                    f[..6].copy_from_slice(&[0x01, 0x80, 0xc2, 0, 0, 0x02]);
+                    f[12..14].copy_from_slice(&[0x88, 0x09]);
+                    f[14] = b.pick(&[1, 2, 3, 10]);
+                }
+                receive(&mut l, m, &f, now);
+            }
+            1 => {
+                // A valid LACPDU with some bytes changed, and perhaps cut
+                // or extended.
+                let ours = actor_of(&l, m);
+                let mut f = frame(partner_port(m, LacpState(b.u8())), ours).to_vec();
+                for _ in 0..b.below(4) {
+                    let i = b.below(f.len());
+                    f[i] = b.u8();
+                }
+                match b.below(4) {
+                    0 => f.truncate(b.below(f.len())),
+                    1 => f.extend(std::iter::repeat_n(0, b.below(40))),
+                    _ => {}
+                }
+                receive(&mut l, m, &f, now);
+            }
+            2 => {
+                // A forgery claiming our own system ID.
+                let mut actor = partner_port(m, LacpState(b.u8()));
+                actor.sys_id = OURS;
+                let ours = actor_of(&l, m);
+                let f = frame(actor, ours);
+                let before = status(&l, m).counters.rx_bad_pdus;
+                receive(&mut l, m, &f, now);
+                assert_eq!(status(&l, m).counters.rx_bad_pdus, before + 1);
+            }
+            3 => {
+                // The real partner keeps talking.
+                let ours = actor_of(&l, m);
+                receive(&mut l, m, &frame(partner_port(m, IN_SYNC), ours), now);
+            }
+            4 => {
+                now = Millis(now.0 + b.below(4000) as u64);
+                let _ = l.tick(now);
+            }
+            _ => {
+                let up = b.chance(200);
+                now = Millis(now.0 + b.below(100) as u64);
+                let _ = l.set_carrier(m, up, now);
+            }
+        }
+    }
+    let _ = l.status();
+    let _ = l.next_deadline();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fixed_inputs() {
+        super::run(&[]);
+        super::run(&[0; 64]);
+        super::run(&(0..=255).collect::<Vec<u8>>());
+        super::run(&[2, 1, 0, 3, 4, 0, 200]);
+    }
+}
