@@ -235,6 +235,10 @@ impl fmt::Display for MacTableError {
 
 impl std::error::Error for MacTableError {}
 
+/// Slots beyond which [`MacTable::prefers_prefetch`] (16,384 slots of 16
+/// bytes = 256 KiB).
+const LARGE_SLOTS: usize = 16 * 1024;
+
 /// The MAC learning table of one bridge. See the module documentation.
 pub struct MacTable {
     slots: Slots,
@@ -339,6 +343,15 @@ impl MacTable {
                 }
             }
         }
+    }
+
+    /// Whether the bucket array is larger than a core's private caches hold
+    /// (more than 256 KiB, the size for the default 8,192 entries): then
+    /// lookups of many distinct stations miss, and a burst is better off
+    /// prefetching its keys first (see [`MacTable::prefetch`]).
+    #[inline]
+    pub fn prefers_prefetch(&self) -> bool {
+        self.slots.capacity() > LARGE_SLOTS
     }
 
     /// Start loading the cache lines a lookup of `(vlan, mac)` reads, so

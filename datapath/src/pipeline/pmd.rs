@@ -8,7 +8,7 @@ use super::snapshot::{
 use crate::bond::{Admit, BondMode};
 use crate::counters::{Counter, CounterBlock};
 use crate::hash;
-use crate::mac_table::Learn;
+use crate::mac_table::{Learn, LearnCheck};
 use crate::packet::{Burst, Packet, BURST};
 use crate::time::Millis;
 use crate::vlan::EgressAction;
@@ -124,6 +124,51 @@ enum Plan<'s> {
 #[inline(always)]
 fn key_hi(vlan: u16, dst: MacAddr, slb_check: bool) -> u64 {
     dst.to_u64() | u64::from(vlan & 0x0fff) << 48 | u64::from(slb_check) << 60
+}
+
+/// Start loading the MAC-table buckets of every source and destination
+/// address of a burst, so that the cache misses of a burst of many
+/// stations overlap instead of stalling one frame at a time. `untagged` is
+/// the VLAN of the port's untagged frames; a guess that turns out wrong
+/// (a VLAN the port refuses) costs one wasted prefetch. Skipped when the
+/// first and last frames share their addresses, the mark of a burst of
+/// one conversation, whose lookups the run cache already saves.
+#[inline(never)]
+fn prefetch_stations<P: Packet>(br: &BridgeView, untagged: u16, pkts: &Burst<P>) {
+    let (Some(first), Some(last)) = (pkts.first(), pkts.last()) else {
+        return;
+    };
+    let macs = |p: &P| p.data().first_chunk::<12>().copied();
+    if pkts.len() < 3 || macs(first) == macs(last) {
+        return;
+    }
+    // An address the previous frame had in the same role is not fetched
+    // again (one destination for many sources, or the reverse).
+    let (mut last_dst, mut last_src) = (u64::MAX, u64::MAX);
+    for p in pkts.iter() {
+        let Some(h) = p.data().first_chunk::<16>() else {
+            continue;
+        };
+        let vlan = if u16::from_be_bytes([h[12], h[13]]) == ETHERTYPE_VLAN {
+            u16::from_be_bytes([h[14], h[15]]) & 0x0fff
+        } else {
+            untagged
+        };
+        let dst = MacAddr([h[0], h[1], h[2], h[3], h[4], h[5]]);
+        let src = MacAddr([h[6], h[7], h[8], h[9], h[10], h[11]]);
+        let (d, s) = (
+            dst.to_u64() | u64::from(vlan) << 48,
+            src.to_u64() | u64::from(vlan) << 48,
+        );
+        if s != last_src {
+            br.mac.prefetch(vlan, src);
+            last_src = s;
+        }
+        if d != last_dst && !dst.is_multicast() {
+            br.mac.prefetch(vlan, dst);
+            last_dst = d;
+        }
+    }
 }
 
 /// An IEEE 802.1D reserved group address, 01:80:c2:00:00:00 to 0f.
@@ -264,6 +309,9 @@ impl<P: Packet> Pmd<P> {
         });
         let max_len = ifv.max_frame_len as usize;
         let mut rx_bytes = 0u64;
+        if br.mac.prefers_prefetch() {
+            prefetch_stations(br, port.vlan.ingress(None).unwrap_or(0), pkts);
+        }
 
         // The decision cache: the key of the last (VLAN, source,
         // destination) and what to do with its frames.
@@ -335,11 +383,19 @@ impl<P: Packet> Pmd<P> {
             let hi = key_hi(vlan, l2.dst, slb_check);
             let src = l2.src.to_u64();
             if hi != last_hi || src != last_src {
-                last_hi = hi;
                 last_src = src;
-                plan = self.plan(
-                    snap, br, cnt, ifv.port, slb_check, vlan, l2.src, l2.dst, now,
-                );
+                if hi == last_hi && !slb_check && matches!(plan, Plan::One(Target::Iface(..))) {
+                    // Same VLAN and destination from another source, to a
+                    // single interface, with no balance-slb check: only
+                    // learning differs. Many stations behind one port
+                    // talking to one server take this path.
+                    self.learn_src(br, ifv.port, vlan, l2.src, now);
+                } else {
+                    last_hi = hi;
+                    plan = self.plan(
+                        snap, br, cnt, ifv.port, slb_check, vlan, l2.src, l2.dst, now,
+                    );
+                }
             }
             match &plan {
                 // The common cases first: unicast to a single interface or
@@ -440,6 +496,32 @@ impl<P: Packet> Pmd<P> {
         }
     }
 
+    /// Refresh the entry of `src` or queue it for learning on `in_port`.
+    #[inline(always)]
+    fn learn_src(
+        &mut self,
+        br: &BridgeView,
+        in_port: PortIdx,
+        vlan: u16,
+        src: MacAddr,
+        now: Millis,
+    ) {
+        let check = br.mac.touch_or_check(vlan, src, in_port, now);
+        self.queue_learn(check, in_port, vlan, src);
+    }
+
+    /// Queue `src` for learning on `in_port` if `check` says so.
+    #[inline(always)]
+    fn queue_learn(&mut self, check: LearnCheck, in_port: PortIdx, vlan: u16, src: MacAddr) {
+        if check.needs_learn() && self.learn.len() < BURST {
+            self.learn.push(Learn {
+                vlan,
+                mac: src,
+                port: in_port,
+            });
+        }
+    }
+
     /// Learn the source and look up the destination of one
     /// (VLAN, src, dst) received on `in_port`.
     #[allow(clippy::too_many_arguments)]
@@ -456,17 +538,11 @@ impl<P: Packet> Pmd<P> {
     ) -> Decision {
         let check = br.mac.touch_or_check(vlan, src, in_port, now);
         // balance-slb: a frame whose source is learned on another port came
-        // back to us through the physical switch.
+        // back to us through the physical switch (and moves nothing).
         if slb_check && check.other_port().is_some() {
             return Decision::Drop(Counter::RxBondLoop);
         }
-        if check.needs_learn() && self.learn.len() < BURST {
-            self.learn.push(Learn {
-                vlan,
-                mac: src,
-                port: in_port,
-            });
-        }
+        self.queue_learn(check, in_port, vlan, src);
         if dst.is_multicast() {
             return Decision::Flood;
         }

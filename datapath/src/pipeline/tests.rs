@@ -538,3 +538,33 @@ fn balance_tcp_uses_the_nic_rss_hash_when_the_frame_carries_one() {
     assert_eq!(n0 + n1, 64);
     assert!(n0 > 8 && n1 > 8, "RSS hash ignored: {n0} / {n1}");
 }
+
+#[test]
+fn many_sources_to_one_known_destination_learn_every_source() {
+    // A burst of 32 stations behind A talking to B (known): one lookup of
+    // B serves the burst, and every source is still learned (and moves).
+    let (mut r, a, b, c) = how_to();
+    let mb = mac(0xb);
+    r.mac().add_static(300, mb, 1).unwrap();
+    let frames: Vec<_> = (0..32u16)
+        .map(|i| udp_frame(mb, mac(0x100 + i), None, 1, 2))
+        .collect();
+    r.send(a, &frames);
+    assert_eq!(r.sent(b).len(), 32);
+    assert!(r.sent(c).is_empty());
+    for i in 0..32u16 {
+        assert_eq!(r.mac().lookup(300, mac(0x100 + i)), Some(0), "station {i}");
+    }
+    // The same stations now behind B: they move.
+    let back: Vec<_> = (0..32u16)
+        .map(|i| udp_frame(mac(0xa), mac(0x100 + i), Some(300), 1, 2))
+        .collect();
+    r.send(b, &back);
+    for i in 0..32u16 {
+        assert_eq!(
+            r.mac().lookup(300, mac(0x100 + i)),
+            Some(1),
+            "station {i} moved"
+        );
+    }
+}
