@@ -46,19 +46,7 @@ pub fn start_cheap(name: &str) -> Switch {
     args.extend(cheap_globals(&sw.prefix));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     sw.vsctl_ok(&argv);
-    wait_until(&format!("DPDK to initialize in {}", sw.name), 60, || {
-        sw.check_alive();
-        let v = sw.vsctl_ok(&["get", "Open_vSwitch", ".", "dpdk_initialized"]);
-        if v.trim() == "true" {
-            Ok(())
-        } else {
-            Err(format!(
-                "dpdk_initialized={}\n{}",
-                v.trim(),
-                sw.log_tail(10)
-            ))
-        }
-    });
+    sw.wait_dpdk_initialized();
     sw
 }
 

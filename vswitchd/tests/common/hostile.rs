@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::{run_ok, wait_until, Netns, Switch};
+use crate::common::{run_ok, Netns, Switch};
 
 // ------------------------------------------------------------------ daemon
 
@@ -30,7 +30,7 @@ use crate::common::{run_ok, wait_until, Netns, Switch};
 /// its own file prefix, and an idle PMD sleeping up to `max_sleep_us`
 /// (OVS `pmd-maxsleep`; 0 = busy-poll).
 pub fn start_switch(name: &str, pmd_mask: &str, max_sleep_us: u32) -> Switch {
-    let mut sw = Switch::start_bare(name);
+    let sw = Switch::start_with(name, pmd_mask, &[format!("pmd-maxsleep={max_sleep_us}")]);
     for key in ["all", "default"] {
         let o = sw.netns.exec(&[
             "sysctl",
@@ -39,31 +39,6 @@ pub fn start_switch(name: &str, pmd_mask: &str, max_sleep_us: u32) -> Switch {
         ]);
         assert!(o.status.success(), "sysctl in {}", sw.netns.name);
     }
-    sw.vsctl_ok(&[
-        "--no-wait",
-        "set",
-        "Open_vSwitch",
-        ".",
-        "other_config:dpdk-init=true",
-        "other_config:dpdk-lcore-mask=0x1",
-        &format!("other_config:pmd-cpu-mask={pmd_mask}"),
-        "other_config:dpdk-socket-mem=512",
-        &format!("other_config:pmd-maxsleep={max_sleep_us}"),
-        &format!("other_config:dpdk-extra=\"--file-prefix={}\"", sw.prefix),
-    ]);
-    wait_until(&format!("DPDK to initialize in {}", sw.name), 60, || {
-        sw.check_alive();
-        let v = sw.vsctl_ok(&["get", "Open_vSwitch", ".", "dpdk_initialized"]);
-        if v.trim() == "true" {
-            Ok(())
-        } else {
-            Err(format!(
-                "dpdk_initialized={}\n{}",
-                v.trim(),
-                sw.log_tail(10)
-            ))
-        }
-    });
     sw
 }
 

@@ -83,35 +83,55 @@ impl Switch {
     /// Start a daemon and set the EAL globals the contract's start-up
     /// sequence sets: main lcore 0, PMD on core 1, 512 MB, own file prefix.
     pub fn start(name: &str) -> Switch {
+        Switch::start_with(name, "0x2", &[])
+    }
+
+    /// [`Switch::start`] with the PMDs on `pmd_mask` and more
+    /// `other_config` settings of the Open_vSwitch table (`key=value`).
+    pub fn start_with(name: &str, pmd_mask: &str, more: &[String]) -> Switch {
         let mut sw = Switch::start_bare(name);
-        sw.vsctl_ok(&[
+        let mut argv: Vec<String> = [
             "--no-wait",
             "set",
             "Open_vSwitch",
             ".",
             "other_config:dpdk-init=true",
             "other_config:dpdk-lcore-mask=0x1",
-            "other_config:pmd-cpu-mask=0x2",
             "other_config:dpdk-socket-mem=512",
-            &format!("other_config:dpdk-extra=\"--file-prefix={}\"", sw.prefix),
-        ]);
-        // EAL starts when dpdk-init=true is committed; without it nothing
-        // below works, so fail here with the daemon's reason (most often:
-        // hugepages taken by other DPDK processes on the machine).
-        wait_until(&format!("DPDK to initialize in {}", sw.name), 60, || {
-            sw.check_alive();
-            let v = sw.vsctl_ok(&["get", "Open_vSwitch", ".", "dpdk_initialized"]);
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        argv.push(format!("other_config:pmd-cpu-mask={pmd_mask}"));
+        argv.push(format!(
+            "other_config:dpdk-extra=\"--file-prefix={}\"",
+            sw.prefix
+        ));
+        argv.extend(more.iter().map(|m| format!("other_config:{m}")));
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        sw.vsctl_ok(&argv);
+        sw.wait_dpdk_initialized();
+        sw
+    }
+
+    /// Wait until EAL has started (after `dpdk-init=true` is committed).
+    /// Without it nothing else works, so this fails with the daemon's
+    /// reason (most often: hugepages taken by other DPDK processes).
+    pub fn wait_dpdk_initialized(&mut self) {
+        let what = format!("DPDK to initialize in {}", self.name);
+        wait_until(&what, 60, || {
+            self.check_alive();
+            let v = self.vsctl_ok(&["get", "Open_vSwitch", ".", "dpdk_initialized"]);
             if v.trim() == "true" {
                 Ok(())
             } else {
                 Err(format!(
                     "dpdk_initialized={}\n{}",
                     v.trim(),
-                    sw.log_tail(10)
+                    self.log_tail(10)
                 ))
             }
         });
-        sw
     }
 
     /// Start a daemon with an empty configuration and nothing set.
