@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-use crate::bond::BondView;
+use crate::bond::{Bond, BondConfig, BondMode, BondView, DetectMode};
 use crate::counters::Counter;
 use crate::mac_table::MacTable;
 use crate::mem::{MemPacket, MemTxQueue};
@@ -296,4 +296,29 @@ pub fn raw_frame(dst: MacAddr, src: MacAddr, ethertype: u16) -> Vec<u8> {
 /// The VLAN ID of a frame's outer 802.1Q tag, or `None` when untagged.
 pub fn vid_of(frame: &[u8]) -> Option<u16> {
     crate::wire::ethernet::parse_l2(frame).ok()?.vid()
+}
+
+/// The view of a bond of `n` members (ids 0..n) in `mode`, every member's
+/// carrier up and, with `lacp`, LACP negotiated on all of them; no
+/// rebalancing.
+pub fn bond_view(mode: BondMode, lacp: bool, n: u16) -> BondView {
+    let cfg = BondConfig {
+        mode,
+        lacp,
+        detect: DetectMode::Carrier,
+        rebalance_interval_ms: 0,
+        ..BondConfig::default()
+    };
+    let members: Vec<u16> = (0..n).collect();
+    let now = Millis::from_secs(1);
+    let mut bond = Bond::new(cfg, &members, now);
+    for m in &members {
+        let _ = bond.set_carrier(*m, true, now);
+    }
+    if lacp {
+        let en: Vec<(u16, bool)> = members.iter().map(|m| (*m, true)).collect();
+        let _ = bond.set_lacp(true, &en, now);
+    }
+    let _ = bond.tick(now + 10_000);
+    bond.view()
 }

@@ -10,12 +10,12 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use datapath::bond::{Bond, BondConfig, BondMode, DetectMode};
+use datapath::bond::BondMode;
 use datapath::counters::Counter;
 use datapath::mac_table::MacTable;
 use datapath::mem::{MemPacket, MemTxQueue};
 use datapath::packet::{Burst, BURST};
-use datapath::testkit::{mac, udp_frame_ip, Rig};
+use datapath::testkit::{bond_view, mac, udp_frame_ip, Rig};
 use datapath::vlan::{PortVlan, VlanMode, VlanSet};
 
 /// Counts the allocations of each thread while that thread has armed it.
@@ -115,19 +115,8 @@ fn switch(bond: bool, extra_macs: u32) -> Switch {
     let mut rig = Rig::new(MacTable::new(4096, 300));
     let (_, a) = rig.add_port("a", PortVlan::access(300));
     let b = if bond {
-        let cfg = BondConfig {
-            mode: BondMode::BalanceTcp,
-            lacp: true,
-            detect: DetectMode::Carrier,
-            ..BondConfig::default()
-        };
-        let now = rig.now;
-        let mut bd = Bond::new(cfg, &[0, 1], now);
-        let _ = bd.set_carrier(0, true, now);
-        let _ = bd.set_carrier(1, true, now);
-        let _ = bd.set_lacp(true, &[(0, true), (1, true)], now);
-        let _ = bd.tick(now + 60_000);
-        rig.add_bond("bond0", trunk(), 2, bd.view()).1
+        let view = bond_view(BondMode::BalanceTcp, true, 2);
+        rig.add_bond("bond0", trunk(), 2, view).1
     } else {
         vec![rig.add_port("b", trunk()).1]
     };

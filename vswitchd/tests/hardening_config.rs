@@ -393,8 +393,8 @@ fn check_error(o: &std::process::Output, want: &str) -> Result<(), String> {
 /// 2-member LACP bond bond0 (e0, e1, net_null).
 fn configured_switch(name: &str, missing_sock: &str) -> Switch {
     let sw = start_cheap(name);
-    add_bridge(&sw, "br0");
-    add_bridge(&sw, "br1");
+    sw.add_bridge("br0", &[]);
+    sw.add_bridge("br1", &[]);
     sw.vsctl_ok(&[
         "add-port",
         "br0",

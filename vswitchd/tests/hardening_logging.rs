@@ -82,7 +82,7 @@ fn a_flood_of_bad_requests_cannot_fill_the_log() {
     let _g = serial();
     let user = TestUser::get();
     let mut sw = start_cheap("logflood");
-    add_bridge(&sw, "br0");
+    sw.add_bridge("br0", &[]);
     add_null_port(&sw, "br0", "p1", 1, &["tag=10"]);
     let show = sw.show();
     let conf = conf_bytes(&sw);
@@ -283,7 +283,7 @@ fn a_flapping_lacp_partner_cannot_fill_the_log() {
     let pcap_file = dir.join("flap.pcap");
     pcap::write(&pcap_file, &[partner_pdu(true), partner_pdu(false)]);
     let mut sw = start_cheap("logflap");
-    add_bridge(&sw, "br0");
+    sw.add_bridge("br0", &[]);
     let start = log_len(&sw.log);
     let t0 = Instant::now();
     sw.vsctl_ok(&[

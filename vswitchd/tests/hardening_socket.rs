@@ -35,7 +35,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn small_switch(name: &str) -> Switch {
     let sw = start_cheap(name);
-    add_bridge(&sw, "br0");
+    sw.add_bridge("br0", &[]);
     add_null_port(&sw, "br0", "p1", 1, &["tag=10"]);
     sw
 }

@@ -44,7 +44,7 @@ fn lacp_holds_for_two_minutes_with_the_pmd_saturated() {
     let (p0, p1) = (dir.join("p0.pcap"), dir.join("p1.pcap"));
     pcap::one_flow(&p0, 256, my, mx);
     pcap::one_flow(&p1, 256, mx, my);
-    add_bridge(&a, "br1", &[]);
+    a.add_bridge("br1", &[]);
     a.vsctl_ok(&["set", "interface", "br1", "admin_state=down"]);
     add_pcap_port(&a, "br1", "p0", "net_pcap0", &p0, true, &[]);
     add_pcap_port(&a, "br1", "p1", "net_pcap1", &p1, true, &[]);

@@ -74,7 +74,7 @@ fn a_million_source_macs_do_not_disturb_established_stations() {
     assert_eq!(w.finish(), ATTACK);
 
     let mut sw = start_switch("macflood", "0x2", 1000);
-    add_bridge(&sw, "br0", &["other_config:mac-table-size=8192"]);
+    sw.add_bridge("br0", &["other_config:mac-table-size=8192"]);
     // The internal port's TAP would take a copy of every flooded frame
     // through a syscall; keep it out of the flood.
     sw.vsctl_ok(&["set", "interface", "br0", "admin_state=down"]);

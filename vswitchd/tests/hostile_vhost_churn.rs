@@ -103,7 +103,7 @@ fn restarting_a_guest_twenty_times_costs_the_others_nothing() {
     let mut churned = start_churned(&dir.path, &sock[0]);
 
     let mut sw = start_switch("churn", "0x2", 1000);
-    add_bridge(&sw, "br0", &[]);
+    sw.add_bridge("br0", &[]);
     add_null_sink(&sw, "br0", "n0", "net_null0", &[]);
     for (i, s) in sock.iter().enumerate().take(3) {
         add_vhost_port(&sw, "br0", &format!("vhu{i}"), s, &[]);

@@ -127,7 +127,7 @@ fn garbage_from_a_guest_is_dropped_and_counted() {
     });
 
     let mut sw = start_switch("garbage", "0x2", 1000);
-    add_bridge(&sw, "br0", &[]);
+    sw.add_bridge("br0", &[]);
     add_pcap_capture(&sw, "br0", "cap", "net_pcap0", &out, &[]);
     sw.vsctl_ok(&["fdb/add", "br0", "cap", "0", CAP_MAC]);
     add_vhost_port(&sw, "br0", "vhu0", &sock, &[]);

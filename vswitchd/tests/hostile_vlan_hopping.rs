@@ -93,7 +93,7 @@ fn tagged_frames_never_hop_into_another_vlan() {
     let (cap_301, cap_both) = (dir.join("t301-out.pcap"), dir.join("tboth-out.pcap"));
 
     let mut sw = start_switch("hop", "0x2", 1000);
-    add_bridge(&sw, "br0", &[]);
+    sw.add_bridge("br0", &[]);
     // Receivers first, so they are ready when the one-shot sources play.
     add_null_sink(&sw, "br0", "v301", "net_null0", &["tag=301"]);
     add_pcap_capture(&sw, "br0", "t301", "net_pcap10", &cap_301, &["trunks=301"]);

@@ -990,6 +990,17 @@ mod tests {
         v
     }
 
+    /// How many frames from each of `srcs` (VLAN 1) the balance-slb hash
+    /// sends to each member of `view`.
+    fn frames_per_member(view: &crate::bond::BondView, srcs: &[MacAddr]) -> Vec<u64> {
+        let mut want = vec![0u64; view.members.len()];
+        for &s in srcs {
+            let h = hash::slb(s, 1, view.hash_basis);
+            want[usize::from(view.index_for_hash(h).unwrap())] += 1;
+        }
+        want
+    }
+
     #[test]
     fn every_member_of_a_wide_bond_gets_its_frames_or_counts_them() {
         // Members past the precomputed table take the per-frame path; both
@@ -1013,11 +1024,7 @@ mod tests {
             .map(|&s| udp_frame(mac(0xb), s, None, 1, 2))
             .collect();
         r.send(a, &frames);
-        let mut want = vec![0u64; usize::from(N)];
-        for &s in &srcs {
-            let h = hash::slb(s, 1, view.hash_basis);
-            want[usize::from(view.index_for_hash(h).unwrap())] += 1;
-        }
+        let want = frames_per_member(&view, &srcs);
         for k in 0..usize::from(N) {
             let sent = r.sent(m[k]);
             if k == 1 || k == 5 {
@@ -1054,11 +1061,7 @@ mod tests {
             .map(|&s| udp_frame(mac(0xb), s, None, 1, 2))
             .collect();
         r.send(a, &frames);
-        let mut want = vec![0u64; usize::from(N)];
-        for &s in &srcs {
-            let h = hash::slb(s, 1, view.hash_basis);
-            want[usize::from(view.index_for_hash(h).unwrap())] += 1;
-        }
+        let want = frames_per_member(&view, &srcs);
         for k in 0..usize::from(N) {
             assert!(r.sent(m[k]).is_empty());
             let (c, other) = if k == 4 {

@@ -1,7 +1,7 @@
 use crate::bond::{Bond, BondConfig, BondMode, BondView, DetectMode};
 use crate::counters::Counter;
 use crate::mac_table::MacTable;
-use crate::testkit::{mac, raw_frame, udp_frame, udp_frame_ip, vid_of, Rig};
+use crate::testkit::{bond_view, mac, raw_frame, udp_frame, udp_frame_ip, vid_of, Rig};
 use crate::vlan::{PortVlan, VlanMode, VlanSet};
 use crate::wire::ethernet::{ETHERTYPE_QINQ, ETHERTYPE_SLOW};
 use crate::wire::MacAddr;
@@ -287,28 +287,6 @@ fn push_without_headroom_is_counted() {
 }
 
 // ---- bonds ----
-
-fn bond_view(mode: BondMode, lacp: bool, n: u16) -> BondView {
-    let cfg = BondConfig {
-        mode,
-        lacp,
-        detect: DetectMode::Carrier,
-        rebalance_interval_ms: 0,
-        ..BondConfig::default()
-    };
-    let members: Vec<u16> = (0..n).collect();
-    let now = crate::time::Millis::from_secs(1);
-    let mut bond = Bond::new(cfg, &members, now);
-    for m in &members {
-        let _ = bond.set_carrier(*m, true, now);
-    }
-    if lacp {
-        let en: Vec<(u16, bool)> = members.iter().map(|m| (*m, true)).collect();
-        let _ = bond.set_lacp(true, &en, now);
-    }
-    let _ = bond.tick(now + 10_000);
-    bond.view()
-}
 
 #[test]
 fn balance_tcp_spreads_flows_over_members_by_five_tuple() {

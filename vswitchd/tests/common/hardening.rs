@@ -50,19 +50,6 @@ pub fn start_cheap(name: &str) -> Switch {
     sw
 }
 
-/// `add-br NAME -- set bridge NAME datapath_type=netdev`.
-pub fn add_bridge(sw: &Switch, br: &str) {
-    sw.vsctl_ok(&[
-        "add-br",
-        br,
-        "--",
-        "set",
-        "bridge",
-        br,
-        "datapath_type=netdev",
-    ]);
-}
-
 /// `add-port BR PORT [extra] -- set Interface PORT type=dpdk
 /// options:dpdk-devargs="net_nullN,no-rx=1"`: a port that opens instantly
 /// and receives nothing.

@@ -42,21 +42,6 @@ pub fn start_switch(name: &str, pmd_mask: &str, max_sleep_us: u32) -> Switch {
     sw
 }
 
-/// `add-br BR -- set bridge BR datapath_type=netdev [bridge_settings...]`.
-pub fn add_bridge(sw: &Switch, br: &str, bridge_settings: &[&str]) {
-    let mut args = vec![
-        "add-br",
-        br,
-        "--",
-        "set",
-        "bridge",
-        br,
-        "datapath_type=netdev",
-    ];
-    args.extend_from_slice(bridge_settings);
-    sw.vsctl_ok(&args);
-}
-
 /// `add-port BR PORT [port_settings...] -- set Interface PORT type=dpdk
 /// options:dpdk-devargs="DEVARGS"`.
 pub fn add_dpdk_port(sw: &Switch, br: &str, port: &str, devargs: &str, port_settings: &[&str]) {

@@ -18,15 +18,7 @@ pub const FLOW_FRAMES: usize = 20_000;
 /// Bridge `br` with LACP bond `bond` (active, fast, balance-tcp) of
 /// members named like the veth ends they open with net_af_packet.
 pub fn add_af_packet_bond(sw: &Switch, br: &str, bond: &str, members: [&str; 2]) {
-    sw.vsctl_ok(&[
-        "add-br",
-        br,
-        "--",
-        "set",
-        "bridge",
-        br,
-        "datapath_type=netdev",
-    ]);
+    sw.add_bridge(br, &[]);
     sw.vsctl_ok(&[
         "add-bond",
         br,

@@ -223,6 +223,21 @@ impl Switch {
         run_vsctl(&self.sock, args)
     }
 
+    /// `add-br BR -- set bridge BR datapath_type=netdev [settings...]`.
+    pub fn add_bridge(&self, br: &str, settings: &[&str]) {
+        let mut args = vec![
+            "add-br",
+            br,
+            "--",
+            "set",
+            "bridge",
+            br,
+            "datapath_type=netdev",
+        ];
+        args.extend_from_slice(settings);
+        self.vsctl_ok(&args);
+    }
+
     /// `vsctl` that must succeed; returns stdout.
     pub fn vsctl_ok(&self, args: &[&str]) -> String {
         let o = self.vsctl(args);
