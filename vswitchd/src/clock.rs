@@ -16,7 +16,8 @@ pub struct Clock {
     /// TSC reading at `tsc_base_ms` after `start` (set when EAL is up).
     tsc0: u64,
     tsc_base_ms: u64,
-    cycles_per_ms: u64,
+    /// ⌈2^128 / cycles_per_ms⌉: PMDs multiply instead of dividing.
+    ms_per_cycle_q128: u128,
 }
 
 impl Clock {
@@ -26,16 +27,19 @@ impl Clock {
             start: Instant::now(),
             tsc0: 0,
             tsc_base_ms: 0,
-            cycles_per_ms: 0,
+            ms_per_cycle_q128: 0,
         }
     }
 
     /// Calibrate the TSC side: `tsc` was read just now, and it ticks at `hz`.
     pub fn with_tsc(self, tsc: u64, hz: u64) -> Clock {
+        // At least 2 cycles per millisecond, so that the reciprocal fits.
+        let cycles_per_ms = (hz / 1000).max(2);
         Clock {
             tsc0: tsc,
             tsc_base_ms: self.start.elapsed().as_millis() as u64,
-            cycles_per_ms: (hz / 1000).max(1),
+            // ⌈2^128 / c⌉ = ⌊(2^128 - 1) / c⌋ + 1 for every c ≥ 2.
+            ms_per_cycle_q128: u128::MAX / u128::from(cycles_per_ms) + 1,
             ..self
         }
     }
@@ -45,10 +49,17 @@ impl Clock {
         Millis(self.start.elapsed().as_millis() as u64)
     }
 
-    /// The time of TSC reading `tsc`, for PMD threads.
+    /// The time of TSC reading `tsc`, for PMD threads. Two multiplications
+    /// by the rounded-up 128-bit reciprocal instead of a division: the
+    /// product overshoots the quotient by less than cycles × 2^-128 ms,
+    /// less than one cycle for any 64-bit count, so the result is exact.
     #[inline]
     pub fn at_tsc(&self, tsc: u64) -> Millis {
-        Millis(self.tsc_base_ms + tsc.wrapping_sub(self.tsc0) / self.cycles_per_ms)
+        let cycles = u128::from(tsc.wrapping_sub(self.tsc0));
+        let q = self.ms_per_cycle_q128;
+        let low = (cycles * (q as u64 as u128)) >> 64;
+        let ms = (cycles * (q >> 64) + low) >> 64;
+        Millis(self.tsc_base_ms + ms as u64)
     }
 }
 
@@ -68,5 +79,30 @@ mod tests {
         let base = c.at_tsc(1_000_000).0;
         assert_eq!(c.at_tsc(1_000_000 + 2_000_000 * 1500).0, base + 1500);
         assert!(c.now().0 >= base);
+    }
+
+    #[test]
+    fn tsc_milliseconds_match_division() {
+        for hz in [
+            1_000_000u64,
+            2_300_000_000,
+            2_299_999_999,
+            3_000_000_007,
+            4_000_000_000,
+        ] {
+            let c = Clock::new().with_tsc(0, hz);
+            let cpm = hz / 1000;
+            let base = c.at_tsc(0).0;
+            // Millisecond boundaries and both sides of them, from the
+            // first day to the end of the 64-bit count.
+            let last = u64::MAX / cpm;
+            let ks = (0..86_400_000u64).step_by(997);
+            for k in ks.chain([1 << 29, 1 << 30, last / 2, last - 1, last]) {
+                for d in [0i64, -1, 1] {
+                    let t = (k * cpm).saturating_add_signed(d);
+                    assert_eq!(c.at_tsc(t).0 - base, t / cpm, "hz {hz} tsc {t}");
+                }
+            }
+        }
     }
 }

@@ -197,6 +197,40 @@ struct Admission {
     multicast: Admit,
 }
 
+/// The first 18 bytes of a frame: addresses, ethertype or tag, and the two
+/// bytes after it (the inner ethertype of a tagged frame). Frames with the
+/// same first 18 bytes parse the same ([`Pmd::repeat_run`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HeadSig(u64, u64, u16);
+
+impl HeadSig {
+    /// `None` for a frame shorter than 18 bytes.
+    #[inline(always)]
+    fn of(frame: &[u8]) -> Option<HeadSig> {
+        let h = frame.first_chunk::<18>()?;
+        let (a, rest) = h.split_first_chunk::<8>()?;
+        let (b, c) = rest.split_first_chunk::<8>()?;
+        let c = c.first_chunk::<2>()?;
+        Some(HeadSig(
+            u64::from_ne_bytes(*a),
+            u64::from_ne_bytes(*b),
+            u16::from_ne_bytes(*c),
+        ))
+    }
+}
+
+/// What the per-frame checks made of a frame that starts with `head` and
+/// went to a single interface, and the interface's frame size limit.
+#[derive(Debug, Clone, Copy)]
+struct Repeat {
+    head: HeadSig,
+    vid: Option<u16>,
+    vlan: u16,
+    ethertype: u16,
+    payload_offset: usize,
+    max_len: usize,
+}
+
 /// Frames waiting for one interface, and their length in bytes.
 #[derive(Debug)]
 struct OutQueue<P> {
@@ -318,8 +352,15 @@ impl<P: Packet> Pmd<P> {
         let mut last_hi = u64::MAX;
         let mut last_src = 0u64;
         let mut plan = Plan::Flood;
+        // A frame that [`Pmd::repeat_run`] handed back: the first of the
+        // burst's next run.
+        let mut carry: Option<P> = None;
+        let mut drain = pkts.drain(..);
 
-        for pkt in pkts.drain(..) {
+        loop {
+            let Some(pkt) = carry.take().or_else(|| drain.next()) else {
+                break;
+            };
             let len = pkt.pkt_len();
             rx_bytes += len as u64;
             if len > max_len {
@@ -345,6 +386,7 @@ impl<P: Packet> Pmd<P> {
                 continue;
             }
             let mut slb_check = false;
+            let mut slb_admission = false;
             if let Some(a) = admission {
                 match if l2.dst.is_multicast() {
                     a.multicast
@@ -361,6 +403,7 @@ impl<P: Packet> Pmd<P> {
                         continue;
                     }
                     Admit::DropIfMoved => {
+                        slb_admission = true;
                         slb_check = !is_gratuitous_arp(l2.ethertype, l2.payload_offset, pkt.data())
                     }
                 }
@@ -401,7 +444,22 @@ impl<P: Packet> Pmd<P> {
                 // The common cases first: unicast to a single interface or
                 // to a bond.
                 Plan::One(Target::Iface(i, ic, e)) => {
+                    // Balance-slb admission looks past the header
+                    // (gratuitous ARP), so those frames are never repeated.
+                    let head = HeadSig::of(pkt.data()).filter(|_| !slb_admission);
                     self.emit(snap, *i, ic, *e, pkt, vid, vlan, io);
+                    if let Some(head) = head {
+                        let r = Repeat {
+                            head,
+                            vid,
+                            vlan,
+                            ethertype: l2.ethertype,
+                            payload_offset: l2.payload_offset,
+                            max_len,
+                        };
+                        let out = (*i, *ic, *e);
+                        carry = self.repeat_run(snap, cnt, &mut drain, &r, out, &mut rx_bytes, io);
+                    }
                 }
                 Plan::One(Target::Bond(t)) => {
                     let ing = Ingress {
@@ -442,6 +500,40 @@ impl<P: Packet> Pmd<P> {
         if !self.drops.is_empty() {
             P::free_bulk(&mut self.drops);
         }
+    }
+
+    /// The frames that follow one sent to a single interface and start
+    /// with the same 18 bytes (`r.head`): they parse to the same addresses,
+    /// tag and ethertype, so the same VLAN and plan apply, and only their
+    /// length checks remain. Returns the first frame that differs, for the
+    /// full path. Out of line, so that this loop keeps its values in
+    /// registers.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn repeat_run<I: Io<P>>(
+        &mut self,
+        snap: &Snapshot,
+        cnt: &CounterBlock,
+        pkts: &mut impl Iterator<Item = P>,
+        r: &Repeat,
+        (iface, ic, egress): (IfaceIdx, &CounterBlock, Egress),
+        rx_bytes: &mut u64,
+        io: &mut I,
+    ) -> Option<P> {
+        for pkt in pkts {
+            let len = pkt.pkt_len();
+            if len > r.max_len || HeadSig::of(pkt.data()) != Some(r.head) {
+                return Some(pkt);
+            }
+            *rx_bytes += len as u64;
+            let off = r.payload_offset;
+            if declared_lengths_ok(r.ethertype, &pkt.data()[off..], len - off) {
+                self.emit(snap, iface, ic, egress, pkt, r.vid, r.vlan, io);
+            } else {
+                self.drop(cnt, Counter::RxMalformed, pkt);
+            }
+        }
+        None
     }
 
     /// An untagged Slow Protocols frame (`slow`, any destination) or a

@@ -546,3 +546,109 @@ fn many_sources_to_one_known_destination_learn_every_source() {
         );
     }
 }
+
+/// Frames that repeat the first 18 bytes of the one before them take the
+/// short path (`Pmd::repeat_run`); they still get their own size and
+/// declared-length checks.
+#[test]
+fn repeated_headers_still_get_per_frame_length_checks() {
+    let (mut r, a, b, _) = how_to();
+    let (ma, mb) = (mac(0xa), mac(0xb));
+    r.send(a, &[udp_frame(mb, ma, None, 1, 2)]);
+    r.sent(b);
+    // Tagged frames: the 18 bytes are addresses, tag and inner ethertype;
+    // the IPv4 total length (bytes 20-21) is past them.
+    let good = udp_frame(ma, mb, Some(300), 2, 1);
+    let mut lie = good.clone();
+    lie[20..22].copy_from_slice(&1500u16.to_be_bytes());
+    let mut big = good.clone();
+    big.resize(2000, 0);
+    let burst = [
+        good.clone(),
+        good.clone(),
+        lie,
+        good.clone(),
+        big,
+        good.clone(),
+    ];
+    r.send(b, &burst);
+    let untagged = udp_frame(ma, mb, None, 2, 1);
+    assert_eq!(r.sent(a), vec![untagged; 4]);
+    assert_eq!(r.counter(b, Counter::RxMalformed), 1);
+    assert_eq!(r.counter(b, Counter::RxOversize), 1);
+    assert_eq!(r.counter(b, Counter::RxPackets), 6);
+    assert_eq!(r.counter(a, Counter::TxPackets), 4);
+}
+
+/// A run of frames with the same header ends at the first that differs,
+/// which is switched on its own: here a frame to another station between
+/// two runs, and a frame in another VLAN.
+#[test]
+fn repeated_headers_end_at_the_first_different_frame() {
+    let (mut r, a, b, c) = how_to();
+    let (ma, mb, mc) = (mac(0xa), mac(0xb), mac(0xc));
+    r.send(a, &[udp_frame(mb, ma, None, 1, 2)]);
+    r.send(c, &[udp_frame(mb, mc, None, 1, 2)]);
+    r.sent(b);
+    let to_a = udp_frame(ma, mb, Some(300), 2, 1);
+    let to_c = udp_frame(mc, mb, Some(301), 2, 1);
+    r.send(
+        b,
+        &[
+            to_a.clone(),
+            to_a.clone(),
+            to_c.clone(),
+            to_a.clone(),
+            to_c.clone(),
+            to_c,
+        ],
+    );
+    assert_eq!(r.sent(a), vec![udp_frame(ma, mb, None, 2, 1); 3]);
+    assert_eq!(r.sent(c), vec![udp_frame(mc, mb, None, 2, 1); 3]);
+    assert_eq!(r.drops(b), 0);
+}
+
+/// balance-slb admission reads the ARP payload (a gratuitous ARP may move
+/// a station to the bond), so a frame that repeats a gratuitous ARP's
+/// header but is not one gets the loop check again.
+#[test]
+fn balance_slb_checks_every_arp_even_with_a_repeated_header() {
+    use crate::wire::arp::ArpPacket;
+    use crate::wire::ethernet::ETHERTYPE_ARP;
+    let mut r = Rig::default();
+    let (_, a) = r.add_port("a", PortVlan::access(1));
+    let (_, m) = r.add_bond(
+        "bond0",
+        PortVlan::access(1),
+        2,
+        bond_view(BondMode::BalanceSlb, false, 2),
+    );
+    let active = match &r.snap.bridges[0].ports[1].kind {
+        crate::pipeline::PortKind::Bond(b) => b.view.active.unwrap() as usize,
+        _ => unreachable!(),
+    };
+    // mac(1) and mac(3) are stations on A.
+    r.send(a, &[udp_frame(MacAddr::BROADCAST, mac(1), None, 1, 2)]);
+    r.send(a, &[udp_frame(MacAddr::BROADCAST, mac(3), None, 1, 2)]);
+    r.sent(m[0]);
+    r.sent(m[1]);
+    let arp = |spa: [u8; 4], tpa: [u8; 4]| {
+        let mut f = raw_frame(mac(3), mac(1), ETHERTYPE_ARP);
+        // Ethernet/IPv4 ARP: htype 1, ptype 0x0800, hlen 6, plen 4.
+        f[14..20].copy_from_slice(&[0, 1, 8, 0, 6, 4]);
+        let mut p = ArpPacket::new_checked(&mut f[14..]).unwrap();
+        p.set_operation(1);
+        p.set_sender_hw_addr(mac(1));
+        p.set_sender_proto_addr(spa);
+        p.set_target_proto_addr(tpa);
+        f
+    };
+    let gratuitous = arp([10, 0, 0, 1], [10, 0, 0, 1]);
+    let request = arp([10, 0, 0, 1], [10, 0, 0, 3]);
+    assert_eq!(gratuitous[..18], request[..18]);
+    // The gratuitous ARP is admitted (and moves mac(1) to the bond); the
+    // request behind it, from a source still learned on A, is a loop.
+    r.send(m[active], &[gratuitous.clone(), request]);
+    assert_eq!(r.sent(a), vec![gratuitous]);
+    assert_eq!(r.counter(m[active], Counter::RxBondLoop), 1);
+}
