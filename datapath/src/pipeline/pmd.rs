@@ -219,18 +219,6 @@ impl HeadSig {
     }
 }
 
-/// What the per-frame checks made of a frame that starts with `head` and
-/// went to a single interface, and the interface's frame size limit.
-#[derive(Debug, Clone, Copy)]
-struct Repeat {
-    head: HeadSig,
-    vid: Option<u16>,
-    vlan: u16,
-    ethertype: u16,
-    payload_offset: usize,
-    max_len: usize,
-}
-
 /// Frames waiting for one interface, and their length in bytes.
 #[derive(Debug)]
 struct OutQueue<P> {
@@ -443,25 +431,11 @@ impl<P: Packet> Pmd<P> {
             match &plan {
                 // The common cases first: unicast to a single interface or
                 // to a bond.
-                Plan::One(Target::Iface(i, ic, e)) => {
-                    // Balance-slb admission looks past the header
-                    // (gratuitous ARP), so those frames are never repeated.
-                    let head = HeadSig::of(pkt.data()).filter(|_| !slb_admission);
-                    self.emit(snap, *i, ic, *e, pkt, vid, vlan, io);
-                    if let Some(head) = head {
-                        let r = Repeat {
-                            head,
-                            vid,
-                            vlan,
-                            ethertype: l2.ethertype,
-                            payload_offset: l2.payload_offset,
-                            max_len,
-                        };
-                        let out = (*i, *ic, *e);
-                        carry = self.repeat_run(snap, cnt, &mut drain, &r, out, &mut rx_bytes, io);
-                    }
-                }
-                Plan::One(Target::Bond(t)) => {
+                Plan::One(target @ (Target::Iface(..) | Target::Bond(_))) => {
+                    // Balance-slb admission of an ARP frame reads its
+                    // payload (gratuitous or not), so those never repeat.
+                    let head = HeadSig::of(pkt.data())
+                        .filter(|_| !(slb_admission && l2.ethertype == ETHERTYPE_ARP));
                     let ing = Ingress {
                         vid,
                         vlan,
@@ -469,7 +443,19 @@ impl<P: Packet> Pmd<P> {
                         l3: l2.payload_offset,
                         ethertype: l2.ethertype,
                     };
-                    self.bond_output(snap, t, pkt, &ing, io);
+                    self.to_target(snap, target, pkt, &ing, io);
+                    if let Some(head) = head {
+                        carry = self.repeat_run(
+                            snap,
+                            cnt,
+                            &mut drain,
+                            (head, max_len),
+                            &ing,
+                            target,
+                            &mut rx_bytes,
+                            io,
+                        );
+                    }
                 }
                 Plan::One(Target::Drop(c, why)) => self.drop(c, *why, pkt),
                 Plan::Flood => {
@@ -502,12 +488,13 @@ impl<P: Packet> Pmd<P> {
         }
     }
 
-    /// The frames that follow one sent to a single interface and start
-    /// with the same 18 bytes (`r.head`): they parse to the same addresses,
-    /// tag and ethertype, so the same VLAN and plan apply, and only their
-    /// length checks remain. Returns the first frame that differs, for the
-    /// full path. Out of line, so that this loop keeps its values in
-    /// registers.
+    /// The frames that follow one sent to `target` (an interface or a
+    /// bond) and start with the same 18 bytes (`head`): they parse to the
+    /// same addresses, tag and ethertype (`ing`), so the same VLAN and plan
+    /// apply, and only their length checks and the output remain (a bond
+    /// still hashes each frame). Frames longer than `max_len` and the first
+    /// frame that differs are handed back for the full path. Out of line,
+    /// so that this loop keeps its values in registers.
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     fn repeat_run<I: Io<P>>(
@@ -515,25 +502,66 @@ impl<P: Packet> Pmd<P> {
         snap: &Snapshot,
         cnt: &CounterBlock,
         pkts: &mut impl Iterator<Item = P>,
-        r: &Repeat,
-        (iface, ic, egress): (IfaceIdx, &CounterBlock, Egress),
+        (head, max_len): (HeadSig, usize),
+        ing: &Ingress,
+        target: &Target<'_>,
         rx_bytes: &mut u64,
         io: &mut I,
     ) -> Option<P> {
+        // A bond whose member is the same for the whole run (active-backup,
+        // balance-slb) is resolved once: its frames go straight to that
+        // member, and the run's bytes are added to the bucket at the end.
+        let mut target = *target;
+        let mut bucket_load = None;
+        if let Target::Bond(t) = target {
+            if let Some((bucket, m)) = t.fixed {
+                if let (true, Some(MemberOut::Send(i, ic, e))) = (m < t.valid, t.members.get(m)) {
+                    if m < t.known {
+                        target = Target::Iface(*i, ic, *e);
+                        bucket_load = t.loads.map(|row| (row, bucket));
+                    }
+                }
+            }
+        }
+        let mut carry = None;
+        let (mut bytes, mut sent) = (0u64, 0u64);
         for pkt in pkts {
             let len = pkt.pkt_len();
-            if len > r.max_len || HeadSig::of(pkt.data()) != Some(r.head) {
-                return Some(pkt);
+            if len > max_len || HeadSig::of(pkt.data()) != Some(head) {
+                carry = Some(pkt);
+                break;
             }
-            *rx_bytes += len as u64;
-            let off = r.payload_offset;
-            if declared_lengths_ok(r.ethertype, &pkt.data()[off..], len - off) {
-                self.emit(snap, iface, ic, egress, pkt, r.vid, r.vlan, io);
+            bytes += len as u64;
+            let off = ing.l3;
+            if declared_lengths_ok(ing.ethertype, &pkt.data()[off..], len - off) {
+                sent += len as u64;
+                self.to_target(snap, &target, pkt, ing, io);
             } else {
                 self.drop(cnt, Counter::RxMalformed, pkt);
             }
         }
-        None
+        *rx_bytes += bytes;
+        if let Some((row, bucket)) = bucket_load {
+            row.add(bucket, sent);
+        }
+        carry
+    }
+
+    /// Queue `pkt` (described by `ing`) for a single-destination target.
+    #[inline(always)]
+    fn to_target<I: Io<P>>(
+        &mut self,
+        snap: &Snapshot,
+        target: &Target<'_>,
+        pkt: P,
+        ing: &Ingress,
+        io: &mut I,
+    ) {
+        match target {
+            Target::Iface(i, ic, e) => self.emit(snap, *i, ic, *e, pkt, ing.vid, ing.vlan, io),
+            Target::Bond(t) => self.bond_output(snap, t, pkt, ing, io),
+            Target::Drop(c, why) => self.drop(c, *why, pkt),
+        }
     }
 
     /// An untagged Slow Protocols frame (`slow`, any destination) or a

@@ -652,3 +652,44 @@ fn balance_slb_checks_every_arp_even_with_a_repeated_header() {
     assert_eq!(r.sent(a), vec![gratuitous]);
     assert_eq!(r.counter(m[active], Counter::RxBondLoop), 1);
 }
+
+/// A run through a balance-slb bond goes to one member; the bytes it sent
+/// (not those of a frame dropped inside the run) count towards the
+/// member's bucket, which rebalancing reads.
+#[test]
+fn balance_slb_run_counts_its_bytes_in_the_bucket_loads() {
+    let mut r = Rig::default();
+    // Trunks, so that the IPv4 total length (bytes 20-21 after the tag)
+    // lies past the 18 bytes a run compares.
+    let (_, a) = r.add_port("a", trunk("1"));
+    let (_, m) = r.add_bond(
+        "bond0",
+        trunk("1"),
+        2,
+        bond_view(BondMode::BalanceSlb, false, 2),
+    );
+    let loads = match &r.snap.bridges[0].ports[1].kind {
+        crate::pipeline::PortKind::Bond(b) => b.loads.clone(),
+        _ => unreachable!(),
+    };
+    // mac(2) is behind the bond; mac(1) on A sends it a run of 10 frames,
+    // one of them with a lying IPv4 total length.
+    r.send(
+        m[0],
+        &[udp_frame(MacAddr::BROADCAST, mac(2), Some(1), 1, 2)],
+    );
+    r.sent(a);
+    assert_eq!(loads.totals().iter().sum::<u64>(), 0);
+    let good = udp_frame(mac(2), mac(1), Some(1), 1, 2);
+    let mut lie = good.clone();
+    lie[20..22].copy_from_slice(&1500u16.to_be_bytes());
+    let mut burst = vec![good.clone(); 9];
+    burst.insert(5, lie);
+    r.send(a, &burst);
+    let got = r.sent(m[0]).len() + r.sent(m[1]).len();
+    assert_eq!(got, 9);
+    assert_eq!(r.counter(a, Counter::RxMalformed), 1);
+    // All of it in one bucket: balance-slb hashes source MAC and VLAN.
+    let used: Vec<u64> = loads.totals().iter().copied().filter(|&v| v > 0).collect();
+    assert_eq!(used, vec![9 * good.len() as u64]);
+}
