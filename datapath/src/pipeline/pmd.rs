@@ -443,7 +443,7 @@ impl<P: Packet> Pmd<P> {
                         l3: l2.payload_offset,
                         ethertype: l2.ethertype,
                     };
-                    self.to_target(snap, target, pkt, &ing, io);
+                    self.send_to(snap, target, pkt, &ing, io);
                     if let Some(head) = head {
                         carry = self.repeat_run(
                             snap,
@@ -535,7 +535,7 @@ impl<P: Packet> Pmd<P> {
             let off = ing.l3;
             if declared_lengths_ok(ing.ethertype, &pkt.data()[off..], len - off) {
                 sent += len as u64;
-                self.to_target(snap, &target, pkt, ing, io);
+                self.send_to(snap, &target, pkt, ing, io);
             } else {
                 self.drop(cnt, Counter::RxMalformed, pkt);
             }
@@ -549,7 +549,7 @@ impl<P: Packet> Pmd<P> {
 
     /// Queue `pkt` (described by `ing`) for a single-destination target.
     #[inline(always)]
-    fn to_target<I: Io<P>>(
+    fn send_to<I: Io<P>>(
         &mut self,
         snap: &Snapshot,
         target: &Target<'_>,
