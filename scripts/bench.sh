@@ -346,26 +346,46 @@ measure() {
 }
 
 # ---------------------------------------------------------------------------
-# testpmd io ceiling over the P1 pcap ports, once per invocation.
+# testpmd io ceilings, once per invocation: over the P1 pcap ports, and over
+# the P6 pcaps (100,000 stored frames on A) when P6 is measured: what the
+# sources and sinks alone allow on the PMD core, with no switching at all.
 
-CEIL=nan CEIL_SHARE=nan CEIL_OTHERS=-
-if [ -n "$CEILING" ]; then
+# ceiling NAME PCAP-A PCAP-B [MEM-MB MBUFS]: sets CEIL, CEIL_SHARE, CEIL_OTHERS.
+ceiling() {
+  local name=$1 attempt
+  shift
+  CEIL=nan CEIL_SHARE=nan CEIL_OTHERS=-
   for ((attempt = 0; attempt <= RETRIES; attempt++)); do
     wait_quiet
-    log "testpmd io ceiling over two pcap ports (forwarding lcore on core 1)"
-    testpmd_io_ceiling "$PCAPS/p1_a.pcap" "$PCAPS/p1_b.pcap" "$WARMUP" "$WINDOW" >"$WORK/ceiling.out"
+    log "testpmd io ceiling over the $name pcaps (forwarding lcore on core 1)"
+    testpmd_io_ceiling "$1" "$2" "$WARMUP" "$WINDOW" "${3:-}" "${4:-}" >"$WORK/ceiling.out"
     read -r CEIL CEIL_SHARE CEIL_OTHERS <"$WORK/ceiling.out"
     run_cleanup
-    log "testpmd io ceiling: $CEIL Mpps (forwarding lcore got $CEIL_SHARE of core 1; busy neighbours: $CEIL_OTHERS)"
+    log "testpmd io ceiling ($name): $CEIL Mpps (forwarding lcore got $CEIL_SHARE of core 1; busy neighbours: $CEIL_OTHERS)"
     if ! is_disturbed "$CEIL_SHARE" "$CEIL_OTHERS" || [ "$attempt" -ge "$RETRIES" ]; then break; fi
     log "re-measuring the ceiling (disturbed window)"
   done
+}
+
+if [ -n "$CEILING" ]; then
+  ceiling P1 "$PCAPS/p1_a.pcap" "$PCAPS/p1_b.pcap"
+  {
+    echo "ceiling=$CEIL"
+    echo "ceiling_share=$CEIL_SHARE"
+    echo "ceiling_others=$CEIL_OTHERS"
+  } >>"$META"
+  if [[ " ${SCEN_LIST[*]} " == *" P6 "* ]]; then
+    # The replay holds every stored frame in an mbuf of its own.
+    ceiling P6 "$PCAPS/p6_a.pcap" "$PCAPS/p6_b.pcap" 1024 $((2 * P6_MACS + 65536))
+    {
+      echo "ceiling_p6=$CEIL"
+      echo "ceiling_p6_share=$CEIL_SHARE"
+      echo "ceiling_p6_others=$CEIL_OTHERS"
+    } >>"$META"
+  fi
+else
+  echo "ceiling=nan" >>"$META"
 fi
-{
-  echo "ceiling=$CEIL"
-  echo "ceiling_share=$CEIL_SHARE"
-  echo "ceiling_others=$CEIL_OTHERS"
-} >>"$META"
 
 for scen in "${SCEN_LIST[@]}"; do
   for ((run = 1; run <= RUNS; run++)); do

@@ -146,20 +146,23 @@ testpmd_stop() {
   rm -f "$WORK/$name.pid"
 }
 
-# testpmd_io_ceiling PCAP-A PCAP-B WARMUP WINDOW: testpmd io forwarding
-# between two pcap replay ports, forwarding lcore on core 1 (the switches'
-# PMD core), main lcore on core 0. Prints the sum of both ports' Tx-pps over
-# the window as measured by testpmd between two "show port stats all",
-# then the forwarding lcore's share of core 1 and the busy neighbours.
+# testpmd_io_ceiling PCAP-A PCAP-B WARMUP WINDOW [MEM-MB MBUFS]: testpmd io
+# forwarding between two pcap replay ports, forwarding lcore on core 1 (the
+# switches' PMD core), main lcore on core 0. MEM-MB (default 256) and MBUFS
+# (default: testpmd's own count) make room for a pcap of many frames, which
+# the replay keeps in mbufs. Prints the sum of both ports' Tx-pps over the
+# window as measured by testpmd between two "show port stats all", then the
+# forwarding lcore's share of core 1 and the busy neighbours.
 testpmd_io_ceiling() {
-  local a=$1 b=$2 warmup=$3 window=$4 fifo="$WORK/testpmd-io.fifo" log="$WORK/testpmd-io.log" pid
+  local a=$1 b=$2 warmup=$3 window=$4 mem=${5:-256} mbufs=${6:-}
+  local fifo="$WORK/testpmd-io.fifo" log="$WORK/testpmd-io.log" pid
   rm -f "$fifo"
   mkfifo "$fifo"
   own_path "$fifo"
-  "$TESTPMD" --lcores 0@0,1@1 --main-lcore 0 --no-pci --in-memory -m 256 \
+  "$TESTPMD" --lcores 0@0,1@1 --main-lcore 0 --no-pci --in-memory -m "$mem" \
     --file-prefix "$PREFIX-io" \
     --vdev "net_pcap0,rx_pcap=$a,infinite_rx=1" --vdev "net_pcap1,rx_pcap=$b,infinite_rx=1" \
-    -- -i --forward-mode=io --nb-cores=1 <"$fifo" >"$log" 2>&1 &
+    -- -i --forward-mode=io --nb-cores=1 ${mbufs:+--total-num-mbufs=$mbufs} <"$fifo" >"$log" 2>&1 &
   pid=$!
   own_pid "$pid"
   exec {tp_fd}>"$fifo"

@@ -138,6 +138,24 @@ def goals(summary):
     return out
 
 
+def p6_bound(summary, meta):
+    """What the P6 sources and sinks alone leave of the P6 goal's cycle budget,
+    as a sentence, or None without a P6 ceiling or an rvswitch P2."""
+    ceil = fnum(meta.get("ceiling_p6"))
+    p2 = summary.get(("P2", "rvs"), {}).get("mpps")
+    mhz = fnum(meta.get("tsc_mhz")) or fnum(meta.get("cpu_mhz"))
+    if not ceil or not p2 or not mhz:
+        return None
+    need = 0.7 * p2
+    io_cyc, budget = mhz / ceil, mhz / need
+    return (f"P6 budget: 0.7x rvswitch's P2 is {need:.2f} Mpps, {budget:.0f} cycles per packet at "
+            f"{mhz:.0f} MHz; testpmd `io` forwarding over the P6 pcaps alone (no switching) runs at "
+            f"{ceil:.2f} Mpps, {io_cyc:.0f} cycles per packet, which leaves {budget - io_cyc:.0f} "
+            "cycles for everything the switch does, learning 100,000 sources included "
+            f"(forwarding lcore got {meta.get('ceiling_p6_share', 'nan')} of core 1; busy "
+            f"neighbours: {meta.get('ceiling_p6_others', '-')}).")
+
+
 def results_table(summary, scenarios):
     head = ["scenario", "OVS Mpps", "rvswitch Mpps", "ratio", "OVS busy cyc/pkt",
             "rvswitch busy cyc/pkt", "samples used (OVS/rvs)"]
@@ -254,6 +272,9 @@ def main(argv):
     print(f"testpmd io ceiling (two pcap ports, one core): {fmt(ceiling)} Mpps")
     print()
     print(text_table(["goal", "measured", "verdict"], [list(g) for g in gl]))
+    bound = p6_bound(summary, meta)
+    if bound:
+        print(bound.replace("`", ""))
     if p5_notes:
         print()
         print("P5 runs balance-slb on both switches: balance-tcp needs negotiated LACP, and pcap")
@@ -307,6 +328,9 @@ def main(argv):
     md.append("")
     md.append(md_table(["goal", "measured", "verdict"], [list(g) for g in gl]))
     md.append("")
+    if bound:
+        md.append(bound)
+        md.append("")
     if n_disturbed or failed:
         md.append("## Warnings")
         md.append("")
@@ -350,7 +374,10 @@ def main(argv):
               "at the start of the window: TSC cycles spent in polling iterations that received "
               "packets, divided by packets received.")
     md.append("- testpmd ceiling: `dpdk-testpmd` `io` forwarding between the P1 pcap ports with its "
-              "forwarding lcore on core 1; sum of both ports' Tx-pps between two `show port stats all`.")
+              "forwarding lcore on core 1; sum of both ports' Tx-pps between two `show port stats all`. "
+              "When P6 is measured, the same over the P6 pcaps (A's replay keeps 100,000 stored "
+              "frames, each in its own mbuf, and copies each one on receive), for the P6 budget "
+              "under the goals.")
     md.append("- PMD share: CPU time of the switch's busiest thread (its PMD) over the window, as a "
               "fraction of one core (from /proc); below 1 means the PMD was preempted or blocked "
               "(OVS's PMD waits on locks while it handles upcalls). Busy neighbours: other processes "
