@@ -2,7 +2,8 @@
 //! OVS-DPDK (P2): port A is access VLAN 300, port B is trunk 300,301; A sends
 //! untagged 64-byte UDP frames over 1,000 5-tuples from …0a to …0b, B sends
 //! VLAN-300-tagged frames back; both MACs are learned. Variants: a bond on
-//! the trunk side (P5), and 100,000 learned MACs (P6).
+//! the trunk side (P5), 100,000 learned MACs (P6), and B an access port of
+//! VLAN 300 too (P1's shape: frames leave as they came, no VLAN edit).
 //!
 //! Reported per packet (Throughput::Elements counts frames). Frame
 //! preparation and recycling happen outside the timed region, and nothing
@@ -62,12 +63,14 @@ fn flows(vid: Option<u16>, dst: u16, src: u16) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn scenario(extra_macs: u32, bond: bool) -> Scenario {
+fn scenario(extra_macs: u32, bond: bool, b_access: bool) -> Scenario {
     let mut rig = Rig::new(MacTable::new(262_144, 300));
     let (_, a) = rig.add_port("a", PortVlan::access(300));
     let b = if bond {
         let view = bond_view(BondMode::BalanceTcp, true, 2);
         rig.add_bond("bond0", trunk(), 2, view).1
+    } else if b_access {
+        vec![rig.add_port("b", PortVlan::access(300)).1]
     } else {
         vec![rig.add_port("b", trunk()).1]
     };
@@ -85,7 +88,7 @@ fn scenario(extra_macs: u32, bond: bool) -> Scenario {
         i += 1024;
     }
     let from_a = flows(None, 0xb, 0xa);
-    let from_b = flows(Some(300), 0xa, 0xb);
+    let from_b = flows((!b_access).then_some(300), 0xa, 0xb);
     rig.send(a, &from_a[..1]);
     rig.send(b[0], &from_b[..1]);
     for i in 0..rig.io.tx.len() {
@@ -163,12 +166,13 @@ fn run(s: &mut Scenario, iters: u64) -> Duration {
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("pipeline_access_trunk");
     g.throughput(Throughput::Elements(BURST as u64));
-    for (name, extra, bond) in [
-        ("1k_macs", 998u32, false),
-        ("100k_macs", 99_998, false),
-        ("1k_macs_balance_tcp_bond", 998, true),
+    for (name, extra, bond, b_access) in [
+        ("1k_macs", 998u32, false, false),
+        ("100k_macs", 99_998, false, false),
+        ("1k_macs_balance_tcp_bond", 998, true, false),
+        ("1k_macs_access_both", 998, false, true),
     ] {
-        let mut s = scenario(extra, bond);
+        let mut s = scenario(extra, bond, b_access);
         let c_tx = s.rig.counter(s.c, Counter::TxPackets);
         g.bench_function(name, |bch| bch.iter_custom(|iters| run(&mut s, iters)));
         // Sanity: nothing was dropped and every frame left by unicast (a

@@ -219,6 +219,14 @@ impl HeadSig {
     }
 }
 
+/// Whether a frame received with `vid` (its tag, if any) in `vlan` needs a
+/// VLAN edit to leave a port of egress kind `e`: [`Pmd::emit`]'s cases.
+#[inline(always)]
+fn needs_edit(e: Egress, vid: Option<u16>, vlan: u16) -> bool {
+    !matches!((e, vid), (Egress::Untagged, None))
+        && !matches!((e, vid), (Egress::Tagged, Some(v)) if v == vlan)
+}
+
 /// Frames waiting for one interface, and their length in bytes.
 #[derive(Debug)]
 struct OutQueue<P> {
@@ -523,9 +531,30 @@ impl<P: Packet> Pmd<P> {
                 }
             }
         }
-        let mut carry = None;
         let (mut bytes, mut sent) = (0u64, 0u64);
-        for pkt in pkts {
+        // Frames that need no VLAN edit go straight onto the interface's
+        // queue until one needs more than that (a different header, a bad
+        // length); that one and the rest take the loop below.
+        let mut first = None;
+        if let Target::Iface(i, _, e) = target {
+            if !needs_edit(e, ing.vid, ing.vlan) {
+                let (plain, stop) = self.plain_run(snap, i, pkts, (head, max_len), ing, io);
+                bytes = plain;
+                sent = plain;
+                match stop {
+                    Some(pkt) => first = Some(pkt),
+                    None => {
+                        *rx_bytes += bytes;
+                        if let Some((row, bucket)) = bucket_load {
+                            row.add(bucket, sent);
+                        }
+                        return None;
+                    }
+                }
+            }
+        }
+        let mut carry = None;
+        for pkt in first.into_iter().chain(pkts) {
             let len = pkt.pkt_len();
             if len > max_len || HeadSig::of(pkt.data()) != Some(head) {
                 carry = Some(pkt);
@@ -545,6 +574,52 @@ impl<P: Packet> Pmd<P> {
             row.add(bucket, sent);
         }
         carry
+    }
+
+    /// The plain part of a run to interface `iface` whose frames need no
+    /// VLAN edit: each frame of the same header (`head`), at most
+    /// `max_len` bytes long and with sound declared lengths is queued with
+    /// no other decision. Returns the bytes queued and the first frame that
+    /// is not like that (`None` when `pkts` ran out). A full queue is sent
+    /// on the way, as [`Pmd::emit`] does.
+    #[inline(always)]
+    fn plain_run<I: Io<P>>(
+        &mut self,
+        snap: &Snapshot,
+        iface: IfaceIdx,
+        pkts: &mut impl Iterator<Item = P>,
+        (head, max_len): (HeadSig, usize),
+        ing: &Ingress,
+        io: &mut I,
+    ) -> (u64, Option<P>) {
+        let (off, ethertype) = (ing.l3, ing.ethertype);
+        if self.out[iface as usize].pkts.is_empty() {
+            // Not pending (never the case after the run's first frame): emit
+            // does the bookkeeping.
+            return (0, pkts.next());
+        }
+        let mut total = 0u64;
+        loop {
+            let Some(pkt) = pkts.next() else {
+                return (total, None);
+            };
+            let len = pkt.pkt_len();
+            let d = pkt.data();
+            if len > max_len
+                || HeadSig::of(d) != Some(head)
+                || !declared_lengths_ok(ethertype, &d[off..], len - off)
+            {
+                return (total, Some(pkt));
+            }
+            if self.out[iface as usize].pkts.len() == BURST {
+                // Still pending: the batch goes now, the queue is reused.
+                self.tx_one(snap, iface, io);
+            }
+            let q = &mut self.out[iface as usize];
+            q.bytes += len as u64;
+            q.pkts.push(pkt);
+            total += len as u64;
+        }
     }
 
     /// Queue `pkt` (described by `ing`) for a single-destination target.
