@@ -111,14 +111,25 @@ fn flows(vid: Option<u16>, dst: u16, src: u16) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn switch(bond: bool, extra_macs: u32) -> Switch {
+/// What B is: a trunk, an access port of A's VLAN (frames leave as they
+/// came, the pipeline's plain runs), or a balance-tcp bond on a trunk.
+#[derive(Clone, Copy, PartialEq)]
+enum BSide {
+    Trunk,
+    Access,
+    Bond,
+}
+
+fn switch(b_side: BSide, extra_macs: u32) -> Switch {
     let mut rig = Rig::new(MacTable::new(4096, 300));
     let (_, a) = rig.add_port("a", PortVlan::access(300));
-    let b = if bond {
-        let view = bond_view(BondMode::BalanceTcp, true, 2);
-        rig.add_bond("bond0", trunk(), 2, view).1
-    } else {
-        vec![rig.add_port("b", trunk()).1]
+    let b = match b_side {
+        BSide::Bond => {
+            let view = bond_view(BondMode::BalanceTcp, true, 2);
+            rig.add_bond("bond0", trunk(), 2, view).1
+        }
+        BSide::Access => vec![rig.add_port("b", PortVlan::access(300)).1],
+        BSide::Trunk => vec![rig.add_port("b", trunk()).1],
     };
     let (_, c) = rig.add_port("c", PortVlan::access(300));
     // Other stations behind C, so the table is not trivially small.
@@ -130,7 +141,7 @@ fn switch(bond: bool, extra_macs: u32) -> Switch {
         .collect();
     rig.send(c, &others);
     let from_a = flows(None, 0xb, 0xa);
-    let from_b = flows(Some(300), 0xa, 0xb);
+    let from_b = flows((b_side != BSide::Access).then_some(300), 0xa, 0xb);
     rig.send(a, &from_a[..1]);
     rig.send(b[0], &from_b[..1]);
     for i in 0..rig.io.tx.len() {
@@ -233,13 +244,19 @@ fn the_counter_sees_allocations() {
 
 #[test]
 fn unicast_access_to_trunk_does_not_allocate() {
-    let mut s = switch(false, 1000);
+    let mut s = switch(BSide::Trunk, 1000);
+    assert_eq!(run_unicast(&mut s), 0);
+}
+
+#[test]
+fn unicast_access_to_access_does_not_allocate() {
+    let mut s = switch(BSide::Access, 1000);
     assert_eq!(run_unicast(&mut s), 0);
 }
 
 #[test]
 fn unicast_through_a_balance_tcp_bond_does_not_allocate() {
-    let mut s = switch(true, 1000);
+    let mut s = switch(BSide::Bond, 1000);
     assert_eq!(run_unicast(&mut s), 0);
     // Both members carried traffic (the hash spread the 64 flows).
     for &m in &s.b {
