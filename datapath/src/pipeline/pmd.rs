@@ -1,5 +1,6 @@
 //! One PMD thread's forwarding state and the per-burst pipeline.
 
+use core::iter::FusedIterator;
 use smallvec::SmallVec;
 
 use super::snapshot::{
@@ -509,7 +510,7 @@ impl<P: Packet> Pmd<P> {
         &mut self,
         snap: &Snapshot,
         cnt: &CounterBlock,
-        pkts: &mut impl Iterator<Item = P>,
+        pkts: &mut impl FusedIterator<Item = P>,
         (head, max_len): (HeadSig, usize),
         ing: &Ingress,
         target: &Target<'_>,
@@ -539,21 +540,12 @@ impl<P: Packet> Pmd<P> {
         if let Target::Iface(i, _, e) = target {
             if !needs_edit(e, ing.vid, ing.vlan) {
                 let (plain, stop) = self.plain_run(snap, i, pkts, (head, max_len), ing, io);
-                bytes = plain;
-                sent = plain;
-                match stop {
-                    Some(pkt) => first = Some(pkt),
-                    None => {
-                        *rx_bytes += bytes;
-                        if let Some((row, bucket)) = bucket_load {
-                            row.add(bucket, sent);
-                        }
-                        return None;
-                    }
-                }
+                (bytes, sent) = (plain, plain);
+                first = stop;
             }
         }
         let mut carry = None;
+        // When the plain run took every frame, `pkts` (fused) yields none.
         for pkt in first.into_iter().chain(pkts) {
             let len = pkt.pkt_len();
             if len > max_len || HeadSig::of(pkt.data()) != Some(head) {
@@ -580,24 +572,18 @@ impl<P: Packet> Pmd<P> {
     /// VLAN edit: each frame of the same header (`head`), at most
     /// `max_len` bytes long and with sound declared lengths is queued with
     /// no other decision. Returns the bytes queued and the first frame that
-    /// is not like that (`None` when `pkts` ran out). A full queue is sent
-    /// on the way, as [`Pmd::emit`] does.
+    /// is not like that (`None` when `pkts` ran out).
     #[inline(always)]
     fn plain_run<I: Io<P>>(
         &mut self,
         snap: &Snapshot,
         iface: IfaceIdx,
-        pkts: &mut impl Iterator<Item = P>,
+        pkts: &mut impl FusedIterator<Item = P>,
         (head, max_len): (HeadSig, usize),
         ing: &Ingress,
         io: &mut I,
     ) -> (u64, Option<P>) {
         let (off, ethertype) = (ing.l3, ing.ethertype);
-        if self.out[iface as usize].pkts.is_empty() {
-            // Not pending (never the case after the run's first frame): emit
-            // does the bookkeeping.
-            return (0, pkts.next());
-        }
         let mut total = 0u64;
         loop {
             let Some(pkt) = pkts.next() else {
@@ -611,14 +597,8 @@ impl<P: Packet> Pmd<P> {
             {
                 return (total, Some(pkt));
             }
-            if self.out[iface as usize].pkts.len() == BURST {
-                // Still pending: the batch goes now, the queue is reused.
-                self.tx_one(snap, iface, io);
-            }
-            let q = &mut self.out[iface as usize];
-            q.bytes += len as u64;
-            q.pkts.push(pkt);
             total += len as u64;
+            self.enqueue(snap, iface, pkt, io);
         }
     }
 
@@ -975,6 +955,14 @@ impl<P: Packet> Pmd<P> {
                 }
             }
         }
+        self.enqueue(snap, iface, pkt, io);
+    }
+
+    /// Append `pkt`, edited for its way out, to `iface`'s batch: the
+    /// interface becomes pending with its first frame, and a full batch is
+    /// sent first.
+    #[inline(always)]
+    fn enqueue<I: Io<P>>(&mut self, snap: &Snapshot, iface: IfaceIdx, pkt: P, io: &mut I) {
         let i = iface as usize;
         let queued = self.out[i].pkts.len();
         if queued == 0 {
