@@ -15,6 +15,10 @@
 
 use std::collections::BTreeMap;
 
+use datapath::bond::BondConfig;
+pub use datapath::bond::{BondMode, DetectMode};
+use datapath::lacp::{LacpConfig, MemberConfig};
+pub use datapath::lacp::{LacpMode, LacpTime};
 use datapath::vlan::{PortVlan, VlanConfigError, VlanMode, VlanSet};
 use datapath::wire::MacAddr;
 use serde::{Deserialize, Serialize};
@@ -82,96 +86,6 @@ pub struct Bridge {
     pub ports: Vec<Port>,
 }
 
-/// `bond_mode` of a port.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BondMode {
-    /// One member carries everything; failover on link loss.
-    ActiveBackup,
-    /// Source MAC + VLAN hashing, no switch configuration needed.
-    BalanceSlb,
-    /// L3/L4 hashing; needs LACP on the switch.
-    BalanceTcp,
-}
-
-impl BondMode {
-    /// OVS spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            BondMode::ActiveBackup => "active-backup",
-            BondMode::BalanceSlb => "balance-slb",
-            BondMode::BalanceTcp => "balance-tcp",
-        }
-    }
-
-    /// Every spelling, for schema constraints.
-    pub const ALL: &'static [&'static str] = &["active-backup", "balance-slb", "balance-tcp"];
-
-    /// Parse the OVS spelling.
-    pub fn parse(s: &str) -> Option<BondMode> {
-        Some(match s {
-            "active-backup" => BondMode::ActiveBackup,
-            "balance-slb" => BondMode::BalanceSlb,
-            "balance-tcp" => BondMode::BalanceTcp,
-            _ => return None,
-        })
-    }
-}
-
-/// `lacp` of a port.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LacpMode {
-    /// Sends LACPDUs on its own.
-    Active,
-    /// Answers a partner's LACPDUs.
-    Passive,
-    /// No LACP.
-    Off,
-}
-
-impl LacpMode {
-    /// OVS spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            LacpMode::Active => "active",
-            LacpMode::Passive => "passive",
-            LacpMode::Off => "off",
-        }
-    }
-
-    /// Every spelling, for schema constraints.
-    pub const ALL: &'static [&'static str] = &["active", "passive", "off"];
-
-    /// Parse the OVS spelling.
-    pub fn parse(s: &str) -> Option<LacpMode> {
-        Some(match s {
-            "active" => LacpMode::Active,
-            "passive" => LacpMode::Passive,
-            "off" => LacpMode::Off,
-            _ => return None,
-        })
-    }
-}
-
-/// `other_config:lacp-time`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum LacpTime {
-    /// 1 s periodic, 3 s timeout.
-    Fast,
-    /// 30 s periodic, 90 s timeout.
-    Slow,
-}
-
-/// `other_config:bond-detect-mode`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum DetectMode {
-    /// The device's carrier.
-    Carrier,
-    /// Polling the link state every `bond-miimon-interval` ms.
-    Miimon,
-}
-
 /// A port: one interface, or a bond of several.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Port {
@@ -193,14 +107,22 @@ pub struct Port {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "vlan_mode_serde"
+        with = "spelled_serde"
     )]
     pub vlan_mode: Option<VlanMode>,
     /// `bond_mode`; `None` means active-backup.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "spelled_serde"
+    )]
     pub bond_mode: Option<BondMode>,
     /// `lacp`; `None` means off.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "spelled_serde"
+    )]
     pub lacp: Option<LacpMode>,
     /// Milliseconds a member must stay up before it is enabled.
     #[serde(default)]
@@ -325,23 +247,45 @@ fn default_iface_type() -> IfaceType {
     IfaceType::System
 }
 
-mod vlan_mode_serde {
-    use datapath::vlan::VlanMode;
+/// The enums datapath declares with `spelled_enum!`, stored by their OVS
+/// spelling.
+trait Spelled: Sized + Copy {
+    fn spelling(self) -> &'static str;
+    fn from_spelling(s: &str) -> Option<Self>;
+}
+
+macro_rules! spelled {
+    ($($t:ty),*) => {$(
+        impl Spelled for $t {
+            fn spelling(self) -> &'static str {
+                self.as_str()
+            }
+            fn from_spelling(s: &str) -> Option<Self> {
+                <$t>::from_name(s)
+            }
+        }
+    )*};
+}
+spelled!(VlanMode, BondMode, LacpMode);
+
+mod spelled_serde {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(v: &Option<VlanMode>, s: S) -> Result<S::Ok, S::Error> {
+    use super::Spelled;
+
+    pub fn serialize<S: Serializer, T: Spelled>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
         match v {
-            Some(m) => s.serialize_some(m.as_str()),
+            Some(m) => s.serialize_some(m.spelling()),
             None => s.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<VlanMode>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Spelled>(d: D) -> Result<Option<T>, D::Error> {
         match Option::<String>::deserialize(d)? {
             None => Ok(None),
-            Some(s) => VlanMode::parse(&s)
+            Some(s) => T::from_spelling(&s)
                 .map(Some)
-                .map_err(serde::de::Error::custom),
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown value \"{s}\""))),
         }
     }
 }
@@ -649,10 +593,10 @@ impl Port {
 
     /// `other_config:lacp-time` (default slow).
     pub fn lacp_time(&self) -> LacpTime {
-        match self.other_config.get("lacp-time").map(String::as_str) {
-            Some("fast") => LacpTime::Fast,
-            _ => LacpTime::Slow,
-        }
+        self.other_config
+            .get("lacp-time")
+            .and_then(|s| LacpTime::from_name(s))
+            .unwrap_or(LacpTime::Slow)
     }
 
     /// `other_config:lacp-system-id`.
@@ -662,12 +606,13 @@ impl Port {
             .and_then(|s| s.parse().ok())
     }
 
-    /// `other_config:lacp-system-priority` (default 65534, as OVS).
+    /// `other_config:lacp-system-priority`, else OVS's default for a bond
+    /// of this many interfaces ([`LacpConfig::default_system_priority`]).
     pub fn lacp_system_priority(&self) -> u16 {
         map_int(&self.other_config, "lacp-system-priority")
             .and_then(|v| u16::try_from(v).ok())
             .filter(|v| *v > 0)
-            .unwrap_or(65534)
+            .unwrap_or(LacpConfig::default_system_priority(self.interfaces.len()))
     }
 
     /// `other_config:lacp-fallback-ab` (default false).
@@ -675,33 +620,26 @@ impl Port {
         map_bool(&self.other_config, "lacp-fallback-ab").unwrap_or(false)
     }
 
-    /// `other_config:bond-detect-mode` (default carrier).
+    /// `other_config:bond-detect-mode` with `bond-miimon-interval`
+    /// (defaults: carrier; 200 ms).
     pub fn bond_detect_mode(&self) -> DetectMode {
-        match self
+        let interval = map_int(&self.other_config, "bond-miimon-interval")
+            .filter(|v| *v > 0)
+            .map(|v| v as u64);
+        let mode = self
             .other_config
             .get("bond-detect-mode")
-            .map(String::as_str)
-        {
-            Some("miimon") => DetectMode::Miimon,
-            _ => DetectMode::Carrier,
-        }
+            .map(String::as_str);
+        DetectMode::from_config(mode, interval).unwrap_or(DetectMode::Carrier)
     }
 
-    /// `other_config:bond-miimon-interval` in ms (default 200).
-    pub fn bond_miimon_interval_ms(&self) -> u64 {
-        map_int(&self.other_config, "bond-miimon-interval")
-            .filter(|v| *v > 0)
-            .map(|v| v as u64)
-            .unwrap_or(200)
-    }
-
-    /// `other_config:bond-rebalance-interval` in ms (default 10000; 0
-    /// disables rebalancing; values below 1000 mean 1000, as OVS).
+    /// `other_config:bond-rebalance-interval` in ms as configured (unset:
+    /// OVS's 10 s); [`BondConfig::effective_rebalance_interval`] applies
+    /// OVS's rules (0 = never, below 1 s means 1 s).
     pub fn bond_rebalance_interval_ms(&self) -> u64 {
         match map_int(&self.other_config, "bond-rebalance-interval") {
-            Some(0) => 0,
-            Some(v) if v > 0 => (v as u64).max(1000),
-            _ => 10_000,
+            Some(v) if v >= 0 => v as u64,
+            _ => datapath::bond::DEFAULT_REBALANCE_INTERVAL_MS,
         }
     }
 
@@ -725,6 +663,45 @@ impl Port {
     /// `bond_downdelay` in ms (negative values count as 0).
     pub fn downdelay_ms(&self) -> u64 {
         self.bond_downdelay.max(0) as u64
+    }
+
+    /// The bond machine's configuration. Member ids are the interfaces'
+    /// positions in [`Port::interfaces`] (`bond-primary` resolves to one).
+    pub fn bond_config(&self) -> BondConfig {
+        BondConfig {
+            mode: self.bond_mode(),
+            updelay_ms: self.updelay_ms(),
+            downdelay_ms: self.downdelay_ms(),
+            detect: self.bond_detect_mode(),
+            rebalance_interval_ms: self.bond_rebalance_interval_ms(),
+            lacp: self.lacp_mode() != LacpMode::Off,
+            lacp_fallback_ab: self.lacp_fallback_ab(),
+            primary: self
+                .bond_primary()
+                .and_then(|p| self.interfaces.iter().position(|i| i.name == p))
+                .map(|i| i as datapath::bond::MemberId),
+            hash_basis: self.bond_hash_basis() as u32,
+        }
+    }
+
+    /// The LACP machine's configuration, `None` with `lacp=off`.
+    /// `bridge_mac` is the system ID unless `lacp-system-id` is set.
+    pub fn lacp_config(&self, bridge_mac: MacAddr) -> Option<LacpConfig> {
+        let mode = self.lacp_mode();
+        if mode == LacpMode::Off {
+            return None;
+        }
+        Some(LacpConfig {
+            mode,
+            fast: self.lacp_time() == LacpTime::Fast,
+            system_id: self.lacp_system_id().unwrap_or(bridge_mac),
+            system_priority: self.lacp_system_priority(),
+            key: self
+                .interfaces
+                .iter()
+                .find_map(Interface::lacp_aggregation_key)
+                .unwrap_or(0),
+        })
     }
 }
 
@@ -805,6 +782,20 @@ impl Interface {
     pub fn lacp_aggregation_key(&self) -> Option<u16> {
         map_int(&self.other_config, "lacp-aggregation-key").and_then(|v| u16::try_from(v).ok())
     }
+
+    /// This interface's LACP settings as a bond member: `lacp-port-id`,
+    /// else `number` (its bridge-unique interface number, OVS's OpenFlow
+    /// port number); `lacp-port-priority`, else OVS's default; `mac` is
+    /// the source address of its LACPDUs.
+    pub fn lacp_member_config(&self, number: u16, mac: MacAddr) -> MemberConfig {
+        MemberConfig {
+            port_id: self.lacp_port_id().unwrap_or(number),
+            port_priority: self
+                .lacp_port_priority()
+                .unwrap_or(datapath::lacp::DEFAULT_PORT_PRIORITY),
+            mac,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -852,7 +843,7 @@ mod tests {
     fn knob_defaults_and_values() {
         let mut p = Port::new(u(1), "bond0", vec![]);
         assert_eq!(p.lacp_time(), LacpTime::Slow);
-        assert_eq!(p.bond_miimon_interval_ms(), 200);
+        assert_eq!(p.bond_detect_mode(), DetectMode::Carrier);
         assert_eq!(p.bond_rebalance_interval_ms(), 10_000);
         assert_eq!(p.bond_mode(), BondMode::ActiveBackup);
         p.other_config.insert("lacp-time".into(), "fast".into());
@@ -861,8 +852,12 @@ mod tests {
         p.other_config
             .insert("bond-detect-mode".into(), "miimon".into());
         assert_eq!(p.lacp_time(), LacpTime::Fast);
-        assert_eq!(p.bond_rebalance_interval_ms(), 1000);
-        assert_eq!(p.bond_detect_mode(), DetectMode::Miimon);
+        assert_eq!(p.bond_rebalance_interval_ms(), 500);
+        assert_eq!(p.bond_config().effective_rebalance_interval(), 1000);
+        assert_eq!(
+            p.bond_detect_mode(),
+            DetectMode::Miimon { interval_ms: 200 }
+        );
         let i = Interface::new(u(2), "x");
         assert_eq!((i.n_rxq(), i.n_rxq_desc()), (1, 2048));
         assert!(i.admin_up());

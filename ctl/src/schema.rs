@@ -141,7 +141,7 @@ const PORT_COLUMNS: &[Column] = &[
     col(
         "bond_mode",
         ColType::optional(AtomType::String {
-            allowed: Some(BondMode::ALL),
+            allowed: Some(BondMode::NAMES),
         }),
         RW,
     ),
@@ -161,7 +161,7 @@ const PORT_COLUMNS: &[Column] = &[
     col(
         "lacp",
         ColType::optional(AtomType::String {
-            allowed: Some(LacpMode::ALL),
+            allowed: Some(LacpMode::NAMES),
         }),
         RW,
     ),
@@ -692,7 +692,7 @@ pub fn write(db: &mut Db, row: Row, col: &Column, d: &Datum) -> Result<(), Strin
                 "bond_mode" => {
                     port.bond_mode = match first_str(d) {
                         None => None,
-                        Some(s) => Some(BondMode::parse(s).ok_or_else(|| {
+                        Some(s) => Some(BondMode::from_name(s).ok_or_else(|| {
                             format!("\"{s}\" is not a bond_mode (expected active-backup, balance-slb or balance-tcp)")
                         })?),
                     }
@@ -700,7 +700,7 @@ pub fn write(db: &mut Db, row: Row, col: &Column, d: &Datum) -> Result<(), Strin
                 "lacp" => {
                     port.lacp = match first_str(d) {
                         None => None,
-                        Some(s) => Some(LacpMode::parse(s).ok_or_else(|| {
+                        Some(s) => Some(LacpMode::from_name(s).ok_or_else(|| {
                             format!("\"{s}\" is not a lacp mode (expected active, passive or off)")
                         })?),
                     }

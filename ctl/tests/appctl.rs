@@ -11,10 +11,10 @@ use ctl::appctl::{
 };
 use ctl::RuntimeOutput;
 use datapath::bond::{
-    BondMode, BondStatus, BucketLoad, Carrying, DetectMode, LacpStatus as BondLacp,
-    MemberStatus as BondMember, PendingDelay,
+    BondMemberStatus, BondMode, BondStatus, BucketLoad, Carrying, DetectMode, LacpNegotiation,
+    PendingDelay,
 };
-use datapath::lacp::{LacpMode, LacpStatus, MemberCounters, MemberStatus, MuxState, RxState};
+use datapath::lacp::{LacpMemberStatus, LacpMode, LacpStatus, MemberCounters, MuxState, RxState};
 use datapath::wire::lacpdu::{LacpInfo, LacpState};
 use datapath::wire::MacAddr;
 use serde::de::DeserializeOwned;
@@ -79,8 +79,8 @@ fn linux(port: u16) -> LacpInfo {
     }
 }
 
-fn negotiated_member(id: u16, port: u16, partner_port: u16) -> MemberStatus {
-    MemberStatus {
+fn negotiated_member(id: u16, port: u16, partner_port: u16) -> LacpMemberStatus {
+    LacpMemberStatus {
         id,
         carrier: true,
         rx_state: RxState::Current,
@@ -148,7 +148,7 @@ fn bond1() -> LacpShowInput {
             key: Some(7),
             fast: false,
             members: vec![
-                MemberStatus {
+                LacpMemberStatus {
                     id: 7,
                     carrier: true,
                     rx_state: RxState::Defaulted,
@@ -171,7 +171,7 @@ fn bond1() -> LacpShowInput {
                         ..MemberCounters::default()
                     },
                 },
-                MemberStatus {
+                LacpMemberStatus {
                     id: 8,
                     carrier: false,
                     rx_state: RxState::PortDisabled,
@@ -326,7 +326,7 @@ fn lacp_show_matches_ovs_testsuite_output() {
             system_priority: 65535,
             key: Some(1),
             fast: false,
-            members: vec![MemberStatus {
+            members: vec![LacpMemberStatus {
                 id: 0,
                 carrier: true,
                 rx_state: RxState::Expired,
@@ -515,7 +515,7 @@ member: dpdk3:
 // ---- bond/show ------------------------------------------------------------
 
 fn bond_input() -> BondShowInput {
-    let member = |id, enabled, active, carrier, buckets: Vec<BucketLoad>| BondMember {
+    let member = |id, enabled, active, carrier, buckets: Vec<BucketLoad>| BondMemberStatus {
         id,
         enabled,
         may_enable: carrier,
@@ -553,7 +553,7 @@ fn bond_input() -> BondShowInput {
             detect: DetectMode::Miimon { interval_ms: 100 },
             rebalance_interval_ms: 10_000,
             next_rebalance_ms: Some(4_250),
-            lacp_status: BondLacp::Negotiated,
+            lacp_status: LacpNegotiation::Negotiated,
             lacp_fallback_ab: false,
             primary: None,
             primary_is_member: false,
@@ -659,7 +659,7 @@ fn bond_show_down_bond_json() {
     let mut input = bond_input();
     input.status.carrying = Carrying::Down(datapath::bond::DownReason::LacpNotNegotiated);
     input.status.down_reason = Some(datapath::bond::DownReason::LacpNotNegotiated);
-    input.status.lacp_status = BondLacp::Configured;
+    input.status.lacp_status = LacpNegotiation::Configured;
     input.status.active = None;
     input.status.primary = Some(9);
     let out = bond_show(&[input]);

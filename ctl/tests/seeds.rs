@@ -293,8 +293,10 @@ fn seed_004_cloudstack_bridges_bonds_and_fake_bridge() {
     }
     let (_, bond) = fresh.port("bond0").unwrap();
     assert_eq!(bond.bond_mode(), BondMode::ActiveBackup);
-    assert_eq!(bond.bond_detect_mode(), DetectMode::Miimon);
-    assert_eq!(bond.bond_miimon_interval_ms(), 100);
+    assert_eq!(
+        bond.bond_detect_mode(),
+        DetectMode::Miimon { interval_ms: 100 }
+    );
     assert_eq!(
         ok(
             &mut fresh,

@@ -16,45 +16,24 @@ use core::fmt;
 /// The highest usable VLAN ID. 4095 is reserved by 802.1Q.
 pub const MAX_VID: u16 = 4094;
 
-/// `vlan_mode` of a port.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum VlanMode {
-    /// One VLAN, untagged on the wire.
-    Access,
-    /// Many VLANs, tagged on the wire.
-    Trunk,
-    /// Trunk whose untagged frames belong to the native VLAN; egress always tagged.
-    NativeTagged,
-    /// Trunk whose native VLAN is sent untagged.
-    NativeUntagged,
+crate::spelled_enum! {
+    /// `vlan_mode` of a port.
+    pub enum VlanMode {
+        /// One VLAN, untagged on the wire.
+        Access => "access",
+        /// Many VLANs, tagged on the wire.
+        Trunk => "trunk",
+        /// Trunk whose untagged frames belong to the native VLAN; egress always tagged.
+        NativeTagged => "native-tagged",
+        /// Trunk whose native VLAN is sent untagged.
+        NativeUntagged => "native-untagged",
+    }
 }
 
 impl VlanMode {
-    /// The OVS spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            VlanMode::Access => "access",
-            VlanMode::Trunk => "trunk",
-            VlanMode::NativeTagged => "native-tagged",
-            VlanMode::NativeUntagged => "native-untagged",
-        }
-    }
-
     /// Parse the OVS spelling.
     pub fn parse(s: &str) -> Result<VlanMode, VlanConfigError> {
-        Ok(match s {
-            "access" => VlanMode::Access,
-            "trunk" => VlanMode::Trunk,
-            "native-tagged" => VlanMode::NativeTagged,
-            "native-untagged" => VlanMode::NativeUntagged,
-            _ => return Err(VlanConfigError::UnknownMode(s.to_string())),
-        })
-    }
-}
-
-impl fmt::Display for VlanMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        VlanMode::from_name(s).ok_or_else(|| VlanConfigError::UnknownMode(s.to_string()))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use datapath::bond::{
     Admit, Bond, BondActions, BondConfig, BondEvent, BondMode, BondView, Carrying, Cause,
-    DetectMode, DownReason, LacpStatus, MemberId, NO_MEMBER,
+    DetectMode, DownReason, LacpNegotiation, MemberId, NO_MEMBER,
 };
 use datapath::hash;
 use datapath::time::Millis;
@@ -336,7 +336,7 @@ fn balance_tcp_needs_lacp_or_falls_back() {
     assert_eq!(v.enabled, 0);
     assert_eq!(v.member_for_hash(0x1234), None);
     assert_eq!(v.admit(0, false), Admit::Drop);
-    assert_eq!(b.status().lacp_status, LacpStatus::Configured);
+    assert_eq!(b.status().lacp_status, LacpNegotiation::Configured);
     assert_eq!(b.status().down_reason, Some(DownReason::LacpNotNegotiated));
 
     // With fallback: active-backup on carrier alone.
@@ -571,7 +571,7 @@ fn status_reports_what_bond_show_needs() {
     assert_eq!(st.hash_basis, 42);
     assert_eq!((st.updelay_ms, st.downdelay_ms), (100, 200));
     assert_eq!(st.next_rebalance_ms, Some(6_000));
-    assert_eq!(st.lacp_status, LacpStatus::Negotiated);
+    assert_eq!(st.lacp_status, LacpNegotiation::Negotiated);
     assert!(!st.lacp_fallback_ab);
     assert_eq!(st.active, Some(1));
     assert_eq!(st.members.len(), 2);

@@ -10,7 +10,7 @@
 //!   disabled, no partner changes, nothing is sent.
 
 use datapath::lacp::{
-    Lacp, LacpConfig, LacpMode, MemberConfig, MemberId, MemberStatus, DEFAULT_PORT_PRIORITY,
+    Lacp, LacpConfig, LacpMode, MemberConfig, MemberId, LacpMemberStatus, DEFAULT_PORT_PRIORITY,
 };
 use datapath::time::Millis;
 use datapath::wire::lacpdu::{LacpInfo, LacpState, Lacpdu};
@@ -51,7 +51,7 @@ fn frame(actor: LacpInfo, partner: LacpInfo) -> [u8; 124] {
     .encode(MacAddr([0x02, 0, 0, 0, 2, actor.port_id as u8]))
 }
 
-fn status(l: &Lacp, m: MemberId) -> MemberStatus {
+fn status(l: &Lacp, m: MemberId) -> LacpMemberStatus {
     l.status()
         .members
         .into_iter()

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use ctl::db::{self, Port};
-use datapath::bond::{Bond, BondActions, BondConfig, BondMode, DetectMode};
-use datapath::lacp::{Lacp, LacpActions, LacpConfig, LacpMode, MemberConfig, MemberId};
+use ctl::db::Port;
+use datapath::bond::{Bond, BondActions, BondConfig};
+use datapath::lacp::{Lacp, LacpActions, LacpConfig, MemberConfig, MemberId};
 use datapath::pipeline::BucketLoads;
 use datapath::time::Millis;
 use datapath::wire::MacAddr;
@@ -29,57 +29,14 @@ pub struct BondRt {
     pub admin: Vec<bool>,
 }
 
-fn bond_mode(m: db::BondMode) -> BondMode {
-    match m {
-        db::BondMode::ActiveBackup => BondMode::ActiveBackup,
-        db::BondMode::BalanceSlb => BondMode::BalanceSlb,
-        db::BondMode::BalanceTcp => BondMode::BalanceTcp,
-    }
-}
-
 /// The bond machine's configuration for `port`.
 pub fn bond_config(port: &Port) -> BondConfig {
-    let primary = port
-        .bond_primary()
-        .and_then(|p| port.interfaces.iter().position(|i| i.name == p))
-        .map(|i| i as MemberId);
-    BondConfig {
-        mode: bond_mode(port.bond_mode()),
-        updelay_ms: port.updelay_ms(),
-        downdelay_ms: port.downdelay_ms(),
-        detect: match port.bond_detect_mode() {
-            db::DetectMode::Carrier => DetectMode::Carrier,
-            db::DetectMode::Miimon => DetectMode::Miimon {
-                interval_ms: port.bond_miimon_interval_ms(),
-            },
-        },
-        rebalance_interval_ms: port.bond_rebalance_interval_ms(),
-        lacp: port.lacp_mode() != db::LacpMode::Off,
-        lacp_fallback_ab: port.lacp_fallback_ab(),
-        primary,
-        hash_basis: port.bond_hash_basis() as u32,
-    }
+    port.bond_config()
 }
 
 /// The LACP configuration for `port` on a bridge whose MAC is `bridge_mac`.
 pub fn lacp_config(port: &Port, bridge_mac: MacAddr) -> Option<LacpConfig> {
-    let mode = match port.lacp_mode() {
-        db::LacpMode::Off => return None,
-        db::LacpMode::Active => LacpMode::Active,
-        db::LacpMode::Passive => LacpMode::Passive,
-    };
-    let key = port
-        .interfaces
-        .iter()
-        .find_map(|i| i.lacp_aggregation_key())
-        .unwrap_or(0);
-    Some(LacpConfig {
-        mode,
-        fast: port.lacp_time() == db::LacpTime::Fast,
-        system_id: port.lacp_system_id().unwrap_or(bridge_mac),
-        system_priority: port.lacp_system_priority(),
-        key,
-    })
+    port.lacp_config(bridge_mac)
 }
 
 /// Per-member LACP settings; `macs` are the members' source MACs and
@@ -88,14 +45,11 @@ pub fn member_configs(port: &Port, macs: &[MacAddr], numbers: &[u16]) -> Vec<Mem
     port.interfaces
         .iter()
         .enumerate()
-        .map(|(i, iface)| MemberConfig {
-            port_id: iface
-                .lacp_port_id()
-                .unwrap_or(numbers.get(i).copied().unwrap_or(i as u16 + 1)),
-            port_priority: iface
-                .lacp_port_priority()
-                .unwrap_or(datapath::lacp::DEFAULT_PORT_PRIORITY),
-            mac: macs.get(i).copied().unwrap_or(MacAddr::ZERO),
+        .map(|(i, iface)| {
+            iface.lacp_member_config(
+                numbers.get(i).copied().unwrap_or(i as u16 + 1),
+                macs.get(i).copied().unwrap_or(MacAddr::ZERO),
+            )
         })
         .collect()
 }

@@ -1195,7 +1195,7 @@ impl Control {
 }
 
 /// Why LACP enabled or disabled a member, from its status after the change.
-fn lacp_cause(m: &datapath::lacp::MemberStatus, enabled: bool) -> String {
+fn lacp_cause(m: &datapath::lacp::LacpMemberStatus, enabled: bool) -> String {
     use datapath::lacp::RxState;
     let p = &m.partner;
     if enabled {

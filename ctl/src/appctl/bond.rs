@@ -4,7 +4,7 @@
 //! Bonds are printed in the order given; members of a bond sorted by name,
 //! as OVS sorts them.
 
-use datapath::bond::{BondStatus, Carrying, MemberId, MemberStatus};
+use datapath::bond::{BondMemberStatus, BondStatus, Carrying, MemberId};
 use datapath::wire::MacAddr;
 use serde::{Deserialize, Serialize};
 
@@ -142,7 +142,7 @@ pub struct HashLoadJson {
     pub load_kb: u64,
 }
 
-fn member_json(b: &BondShowInput, m: &MemberStatus) -> BondMemberJson {
+fn member_json(b: &BondShowInput, m: &BondMemberStatus) -> BondMemberJson {
     let (name, mac) = b.member(m.id);
     BondMemberJson {
         name,

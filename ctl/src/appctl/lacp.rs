@@ -6,7 +6,7 @@
 
 use core::fmt::Write as _;
 
-use datapath::lacp::{LacpStatus, MemberId, MemberStatus};
+use datapath::lacp::{LacpMemberStatus, LacpStatus, MemberId};
 use datapath::wire::lacpdu::{LacpInfo, LacpState};
 use serde::{Deserialize, Serialize};
 
@@ -43,8 +43,8 @@ impl LacpShowInput {
     }
 
     /// Members with their names, sorted by name (then id).
-    fn sorted_members(&self) -> Vec<(String, &MemberStatus)> {
-        let mut v: Vec<(String, &MemberStatus)> = self
+    fn sorted_members(&self) -> Vec<(String, &LacpMemberStatus)> {
+        let mut v: Vec<(String, &LacpMemberStatus)> = self
             .status
             .members
             .iter()

@@ -18,46 +18,27 @@ pub const MIN_REBALANCE_INTERVAL_MS: u64 = 1_000;
 /// OVS's default `bond-miimon-interval`.
 pub const DEFAULT_MIIMON_INTERVAL_MS: u64 = 200;
 
-/// `bond_mode`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum BondMode {
-    /// One active member carries all traffic.
-    ActiveBackup,
-    /// Source MAC + VLAN load balancing, no partner cooperation needed.
-    BalanceSlb,
-    /// L3/L4 load balancing; requires negotiated LACP.
-    BalanceTcp,
+crate::spelled_enum! {
+    /// `bond_mode`.
+    pub enum BondMode {
+        /// One active member carries all traffic.
+        ActiveBackup => "active-backup",
+        /// Source MAC + VLAN load balancing, no partner cooperation needed.
+        BalanceSlb => "balance-slb",
+        /// L3/L4 load balancing; requires negotiated LACP.
+        BalanceTcp => "balance-tcp",
+    }
 }
 
 impl BondMode {
-    /// The OVS spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            BondMode::ActiveBackup => "active-backup",
-            BondMode::BalanceSlb => "balance-slb",
-            BondMode::BalanceTcp => "balance-tcp",
-        }
-    }
-
     /// Parse the OVS spelling.
     pub fn parse(s: &str) -> Result<BondMode, BondConfigError> {
-        Ok(match s {
-            "active-backup" => BondMode::ActiveBackup,
-            "balance-slb" => BondMode::BalanceSlb,
-            "balance-tcp" => BondMode::BalanceTcp,
-            _ => return Err(BondConfigError::UnknownMode(s.to_string())),
-        })
+        BondMode::from_name(s).ok_or_else(|| BondConfigError::UnknownMode(s.to_string()))
     }
 
     /// Whether the mode spreads flows over buckets.
     pub const fn is_hashed(self) -> bool {
         !matches!(self, BondMode::ActiveBackup)
-    }
-}
-
-impl fmt::Display for BondMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -77,7 +77,7 @@ pub use config::{
     DEFAULT_REBALANCE_INTERVAL_MS, MAX_MEMBERS, MIN_REBALANCE_INTERVAL_MS, NO_MEMBER,
 };
 pub use events::{BondActions, BondEvent, Cause};
-pub use status::{BondStatus, BucketLoad, MemberStatus, PendingDelay};
+pub use status::{BondMemberStatus, BondStatus, BucketLoad, PendingDelay};
 pub use view::{Admit, BondView};
 
 use crate::hash::BUCKETS;
@@ -87,12 +87,13 @@ use core::fmt;
 use link::{LinkStep, Member};
 use smallvec::SmallVec;
 
-/// A bond member's identity: the same ids the LACP machine uses.
+/// A bond member's identity, as the caller numbers it; the LACP machine
+/// uses the same ids (`lacp::MemberId` is this type).
 pub type MemberId = u16;
 
 /// LACP status of a bond, as `bond/show` prints it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum LacpStatus {
+pub enum LacpNegotiation {
     /// LACP is not configured.
     Off,
     /// LACP is configured but not negotiated.
@@ -101,13 +102,13 @@ pub enum LacpStatus {
     Negotiated,
 }
 
-impl LacpStatus {
+impl LacpNegotiation {
     /// The `bond/show` spelling.
     pub const fn as_str(self) -> &'static str {
         match self {
-            LacpStatus::Off => "off",
-            LacpStatus::Configured => "configured",
-            LacpStatus::Negotiated => "negotiated",
+            LacpNegotiation::Off => "off",
+            LacpNegotiation::Configured => "configured",
+            LacpNegotiation::Negotiated => "negotiated",
         }
     }
 }
@@ -249,11 +250,11 @@ impl Bond {
     }
 
     /// LACP status.
-    pub fn lacp_status(&self) -> LacpStatus {
+    pub fn lacp_status(&self) -> LacpNegotiation {
         match (self.cfg.lacp, self.lacp_negotiated) {
-            (false, _) => LacpStatus::Off,
-            (true, false) => LacpStatus::Configured,
-            (true, true) => LacpStatus::Negotiated,
+            (false, _) => LacpNegotiation::Off,
+            (true, false) => LacpNegotiation::Configured,
+            (true, true) => LacpNegotiation::Negotiated,
         }
     }
 
@@ -494,7 +495,7 @@ impl Bond {
         let ids: SmallVec<[MemberId; 8]> = self.members.iter().map(|m| m.id).collect();
         let Some(mode) = self.carrying.mode() else {
             let mut v = BondView::down(self.cfg.mode, &ids, self.cfg.hash_basis);
-            v.lacp_negotiated = self.lacp_status() == LacpStatus::Negotiated;
+            v.lacp_negotiated = self.lacp_status() == LacpNegotiation::Negotiated;
             return v;
         };
         let enabled = self.enabled_mask();
@@ -512,7 +513,7 @@ impl Bond {
             active,
             hash_basis: self.cfg.hash_basis,
             up: enabled != 0 && active.is_some(),
-            lacp_negotiated: self.lacp_status() == LacpStatus::Negotiated,
+            lacp_negotiated: self.lacp_status() == LacpNegotiation::Negotiated,
         }
     }
 
@@ -525,7 +526,7 @@ impl Bond {
             .members
             .iter()
             .enumerate()
-            .map(|(i, m)| MemberStatus {
+            .map(|(i, m)| BondMemberStatus {
                 id: m.id,
                 enabled: m.enabled,
                 may_enable: m.is_up(self.lacp_allows(i)),
@@ -581,21 +582,23 @@ impl Bond {
     /// Whether LACP lets member `i` carry traffic (OVS `may_enable` from LACP).
     fn lacp_allows(&self, i: usize) -> bool {
         match self.lacp_status() {
-            LacpStatus::Off => true,
-            LacpStatus::Negotiated => self.members.get(i).is_some_and(|m| m.lacp),
+            LacpNegotiation::Off => true,
+            LacpNegotiation::Negotiated => self.members.get(i).is_some_and(|m| m.lacp),
             // OVS's LACP lets defaulted members attach when falling back.
-            LacpStatus::Configured => self.cfg.lacp_fallback_ab,
+            LacpNegotiation::Configured => self.cfg.lacp_fallback_ab,
         }
     }
 
     fn compute_carrying(&self) -> Carrying {
         match self.lacp_status() {
-            LacpStatus::Configured if self.cfg.lacp_fallback_ab => Carrying::FallbackActiveBackup,
-            LacpStatus::Configured => Carrying::Down(DownReason::LacpNotNegotiated),
-            LacpStatus::Off if self.cfg.mode == BondMode::BalanceTcp => {
+            LacpNegotiation::Configured if self.cfg.lacp_fallback_ab => {
+                Carrying::FallbackActiveBackup
+            }
+            LacpNegotiation::Configured => Carrying::Down(DownReason::LacpNotNegotiated),
+            LacpNegotiation::Off if self.cfg.mode == BondMode::BalanceTcp => {
                 Carrying::Down(DownReason::BalanceTcpNeedsLacp)
             }
-            LacpStatus::Off | LacpStatus::Negotiated => Carrying::Normal(self.cfg.mode),
+            LacpNegotiation::Off | LacpNegotiation::Negotiated => Carrying::Normal(self.cfg.mode),
         }
     }
 
@@ -655,9 +658,9 @@ impl Bond {
     /// partner does not know the links form one bond.
     fn may_send_learning_packets(&self) -> bool {
         let mode_ok = match self.lacp_status() {
-            LacpStatus::Off => !matches!(self.cfg.mode, BondMode::BalanceTcp),
-            LacpStatus::Configured => self.cfg.lacp_fallback_ab,
-            LacpStatus::Negotiated => false,
+            LacpNegotiation::Off => !matches!(self.cfg.mode, BondMode::BalanceTcp),
+            LacpNegotiation::Configured => self.cfg.lacp_fallback_ab,
+            LacpNegotiation::Negotiated => false,
         };
         mode_ok && self.active.is_some()
     }

@@ -1,7 +1,7 @@
 //! What `ovs-appctl bond/show` prints, as data, and a formatter in OVS's
 //! layout.
 
-use super::{BondMode, Carrying, DetectMode, DownReason, LacpStatus, MemberId};
+use super::{BondMode, Carrying, DetectMode, DownReason, LacpNegotiation, MemberId};
 use crate::wire::MacAddr;
 use core::fmt::Write as _;
 
@@ -28,7 +28,7 @@ pub struct BondStatus {
     /// load-balancing with rebalancing on.
     pub next_rebalance_ms: Option<u64>,
     /// `lacp_status`.
-    pub lacp_status: LacpStatus,
+    pub lacp_status: LacpNegotiation,
     /// `lacp-fallback-ab`.
     pub lacp_fallback_ab: bool,
     /// `bond-primary`.
@@ -38,12 +38,12 @@ pub struct BondStatus {
     /// The active member.
     pub active: Option<MemberId>,
     /// Every member, in bond order.
-    pub members: Vec<MemberStatus>,
+    pub members: Vec<BondMemberStatus>,
 }
 
 /// One member's state for `bond/show`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MemberStatus {
+pub struct BondMemberStatus {
     /// The member.
     pub id: MemberId,
     /// May carry traffic.
@@ -91,7 +91,7 @@ impl BucketLoad {
     }
 }
 
-impl MemberStatus {
+impl BondMemberStatus {
     /// Sum of the member's bucket loads in bytes.
     pub fn load_bytes(&self) -> u64 {
         self.buckets.iter().map(|b| b.load_bytes).sum()
@@ -147,7 +147,7 @@ impl BondStatus {
         } else if self.carrying == Carrying::FallbackActiveBackup {
             s.push_str("lacp fallback: active-backup\n");
         }
-        let mut members: Vec<(String, &MemberStatus)> =
+        let mut members: Vec<(String, &BondMemberStatus)> =
             self.members.iter().map(|m| (member(m.id).0, m)).collect();
         members.sort_by(|a, b| a.0.cmp(&b.0));
         for (n, m) in members {

@@ -570,7 +570,7 @@ fn balance_tcp_without_negotiation_and_without_fallback_is_down() {
     assert_eq!(v.member_for_hash(3), None);
     assert_eq!(v.admit(0, false), Admit::Drop);
     let st = b.status();
-    assert_eq!(st.lacp_status, LacpStatus::Configured);
+    assert_eq!(st.lacp_status, LacpNegotiation::Configured);
     assert_eq!(st.down_reason, Some(DownReason::LacpNotNegotiated));
     assert!(st.members.iter().all(|m| !m.may_enable && !m.enabled));
 
@@ -659,7 +659,7 @@ fn balance_tcp_with_lacp_off_is_down_even_with_fallback() {
     assert!(!v.up);
     assert_eq!(v.member_for_hash(0), None);
     let st = b.status();
-    assert_eq!(st.lacp_status, LacpStatus::Off);
+    assert_eq!(st.lacp_status, LacpNegotiation::Off);
     assert_eq!(st.down_reason, Some(DownReason::BalanceTcpNeedsLacp));
     // Links themselves are fine.
     assert!(st.members.iter().all(|m| m.enabled));
@@ -855,7 +855,7 @@ fn status_and_bond_show_text() {
     assert_eq!(st.mode, BondMode::BalanceSlb);
     assert_eq!(st.hash_basis, 7);
     assert_eq!(st.next_rebalance_ms, Some(8_000));
-    assert_eq!(st.lacp_status, LacpStatus::Off);
+    assert_eq!(st.lacp_status, LacpNegotiation::Off);
     assert_eq!(st.active, Some(A));
     let sa = &st.members[0];
     assert!(sa.enabled && sa.active && sa.may_enable);
@@ -934,11 +934,11 @@ fn turning_lacp_on_starts_unnegotiated() {
     b.set_lacp(true, &[(A, true), (B, true)], Millis(1));
     assert!(b.view().up);
     b.reconfigure(cfg(BondMode::BalanceSlb), Millis(2));
-    assert_eq!(b.lacp_status(), LacpStatus::Off);
+    assert_eq!(b.lacp_status(), LacpNegotiation::Off);
     assert!(b.view().up);
     let acts = b.reconfigure(c, Millis(3));
     assert!(acts.changed);
-    assert_eq!(b.lacp_status(), LacpStatus::Configured);
+    assert_eq!(b.lacp_status(), LacpNegotiation::Configured);
     assert!(!b.view().up);
     assert!(b.status().members.iter().all(|m| !m.lacp_enabled));
 }

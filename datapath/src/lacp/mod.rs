@@ -56,9 +56,7 @@ mod member;
 mod select;
 mod status;
 
-pub use status::{LacpStatus, MemberCounters, MemberStatus, MuxState, RxState};
-
-use core::fmt;
+pub use status::{LacpMemberStatus, LacpStatus, MemberCounters, MuxState, RxState};
 
 use crate::time::Millis;
 use crate::wire::lacpdu::{self, LacpInfo, LacpState, Lacpdu};
@@ -89,31 +87,30 @@ pub const DEFAULT_SYSTEM_PRIORITY: u16 = 65534;
 /// OVS's default port priority (`other_config:lacp-port-priority` unset).
 pub const DEFAULT_PORT_PRIORITY: u16 = 65535;
 
-/// A member of the bond, as the caller numbers it.
-pub type MemberId = u16;
+/// A member of the bond, as the caller numbers it: the bond machine's ids.
+pub use crate::bond::MemberId;
 
-/// `lacp=active` or `lacp=passive`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum LacpMode {
-    /// Send LACPDUs whatever the partner does.
-    Active,
-    /// Send LACPDUs only to an active partner.
-    Passive,
-}
-
-impl LacpMode {
-    /// The OVS spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            LacpMode::Active => "active",
-            LacpMode::Passive => "passive",
-        }
+crate::spelled_enum! {
+    /// The `lacp` column of a bond port. A machine is built only for
+    /// `Active` and `Passive`.
+    pub enum LacpMode {
+        /// Send LACPDUs whatever the partner does.
+        Active => "active",
+        /// Send LACPDUs only to an active partner.
+        Passive => "passive",
+        /// No LACP (OVS's default).
+        Off => "off",
     }
 }
 
-impl fmt::Display for LacpMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+crate::spelled_enum! {
+    /// `other_config:lacp-time`: the timeout asked of partners.
+    pub enum LacpTime {
+        /// A LACPDU every second, partner information expires after 3 s.
+        Fast => "fast",
+        /// A LACPDU every 30 s, partner information expires after 90 s
+        /// (OVS's default).
+        Slow => "slow",
     }
 }
 
@@ -412,7 +409,7 @@ impl Lacp {
             members: self
                 .members
                 .iter()
-                .map(|m| MemberStatus {
+                .map(|m| LacpMemberStatus {
                     id: m.id,
                     carrier: m.carrier,
                     rx_state: m.rx,

@@ -100,7 +100,7 @@ pub struct MemberCounters {
 
 /// One member in a [`LacpStatus`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MemberStatus {
+pub struct LacpMemberStatus {
     /// The caller's member id.
     pub id: MemberId,
     /// Carrier as last reported.
@@ -139,7 +139,7 @@ pub struct LacpStatus {
     /// Fast (1 s) LACPDUs requested from partners.
     pub fast: bool,
     /// Members in the order they were added.
-    pub members: Vec<MemberStatus>,
+    pub members: Vec<LacpMemberStatus>,
 }
 
 impl LacpStatus {
@@ -153,7 +153,7 @@ impl LacpStatus {
     }
 
     /// The status of member `id`.
-    pub fn member(&self, id: MemberId) -> Option<&MemberStatus> {
+    pub fn member(&self, id: MemberId) -> Option<&LacpMemberStatus> {
         self.members.iter().find(|m| m.id == id)
     }
 }

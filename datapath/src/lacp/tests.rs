@@ -67,7 +67,7 @@ fn sent(actions: &LacpActions, id: MemberId) -> Vec<Lacpdu> {
         .collect()
 }
 
-fn member_status(l: &Lacp, id: MemberId) -> MemberStatus {
+fn member_status(l: &Lacp, id: MemberId) -> LacpMemberStatus {
     l.status().member(id).cloned().unwrap()
 }
 
