@@ -7,7 +7,7 @@
 //!
 //! [`handle`] is the whole daemon side of a request: execute the chain,
 //! commit (save and apply) a changed database, run the runtime commands,
-//! build the reply.
+//! build the reply. The daemon's state is behind the [`Daemon`] trait.
 
 use std::path::{Path, PathBuf};
 
@@ -198,35 +198,54 @@ impl Response {
     }
 }
 
-/// The daemon's side of one request.
-///
-/// Runs the chain against `db`; if it changed the configuration, calls
-/// `commit` with the new database (the daemon saves it with
-/// [`crate::store::save`] and applies it; an `Err` is reported and the
-/// change is dropped); then runs the runtime commands. Returns the reply
-/// and, when committed, the new database to keep.
-pub fn handle(
-    req: &Request,
-    db: &Db,
-    env: &dyn Env,
-    rt: &dyn Runtime,
-    commit: &mut dyn FnMut(&Db) -> Result<(), String>,
-    runtime: &mut dyn RuntimeHandler,
-) -> (Response, Option<Db>) {
-    let mut outcome = match execute(db, &req.effective_argv(), env, rt) {
-        Ok(o) => o,
-        Err(e) => return (Response::error(e.message), None),
-    };
-    let new_db = outcome.new_db.take();
-    if let Some(new) = &new_db {
-        if let Err(e) = commit(new) {
-            return (
-                Response::error(format!("configuration not changed: {e}")),
-                None,
-            );
+/// What the daemon offers the request handler: its configuration, its live
+/// state for the read-only columns ([`Runtime`]), the runtime commands
+/// ([`RuntimeHandler`]), and a way to commit a new configuration.
+pub trait Daemon: Runtime + RuntimeHandler {
+    /// The configuration in force.
+    fn db(&self) -> &Db;
+    /// Persist `new` and make the running state match it.
+    fn commit(&mut self, new: Db) -> Result<(), CommitError>;
+}
+
+/// Why a commit did not fully succeed, worded for `vsctl: <reason>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommitError {
+    /// The configuration could not be saved; nothing changed.
+    NotSaved(String),
+    /// The configuration was saved and applied, but syncing the state
+    /// directory failed: after a power loss the old one may come back.
+    NotDurable(String),
+}
+
+impl std::fmt::Display for CommitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommitError::NotSaved(e) => {
+                write!(f, "configuration not changed: could not save it: {e}")
+            }
+            CommitError::NotDurable(e) => write!(
+                f,
+                "configuration changed and applied, but it may not survive a power failure: {e}"
+            ),
         }
     }
-    (Response::from_outcome(outcome, runtime), new_db)
+}
+
+/// The daemon's side of one request, the only one: execute the chain
+/// against the daemon's configuration, commit a changed configuration
+/// through [`Daemon::commit`], run the runtime commands, build the reply.
+pub fn handle<D: Daemon>(req: &Request, env: &dyn Env, daemon: &mut D) -> Response {
+    let mut outcome = match execute(daemon.db(), &req.effective_argv(), env, &*daemon) {
+        Ok(o) => o,
+        Err(e) => return Response::error(e.message),
+    };
+    if let Some(new) = outcome.new_db.take() {
+        if let Err(e) = daemon.commit(new) {
+            return Response::error(e.to_string());
+        }
+    }
+    Response::from_outcome(outcome, daemon)
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! line by line, and the JSON forms.
 
 use ctl::appctl::bond::BondShowJson;
+use ctl::appctl::dpif_netdev::{PmdRxqJson, PmdStatsJson};
 use ctl::appctl::fdb::FdbShowJson;
 use ctl::appctl::lacp::{LacpShowJson, LacpStatsJson};
-use ctl::appctl::pmd::{PmdRxqJson, PmdStatsJson};
 use ctl::appctl::{
     bond_show, fdb_show, lacp_show, lacp_show_stats, pmd_rxq_show, pmd_stats_show, BondMemberInfo,
     BondShowInput, FdbRow, LacpShowInput, MemberName, PmdRxqInput, PmdStatsInput, RxqInput,
@@ -14,6 +14,7 @@ use datapath::bond::{
     BondMemberStatus, BondMode, BondStatus, BucketLoad, Carrying, DetectMode, LacpNegotiation,
     PendingDelay,
 };
+use datapath::counters::{PmdCounter, PmdCounts};
 use datapath::lacp::{LacpMemberStatus, LacpMode, LacpStatus, MemberCounters, MuxState, RxState};
 use datapath::wire::lacpdu::{LacpInfo, LacpState};
 use datapath::wire::MacAddr;
@@ -759,17 +760,27 @@ fn fdb_show_empty_and_json() {
 
 // ---- dpif-netdev/pmd-stats-show -------------------------------------------
 
+fn pmd_counts(values: &[(PmdCounter, u64)]) -> PmdCounts {
+    let mut c = PmdCounts::default();
+    for (k, v) in values {
+        c[*k] = *v;
+    }
+    c
+}
+
 fn busy_pmd() -> PmdStatsInput {
     PmdStatsInput {
         numa_id: 0,
         core_id: 1,
-        packets_received: 1_000_000,
-        mac_entries_learned: 4,
-        learn_skipped: 1,
-        tx_batches: 32_000,
-        tx_batched_packets: 1_000_000,
-        idle_cycles: 1_300_000_000,
-        busy_cycles: 1_300_000_000,
+        counts: pmd_counts(&[
+            (PmdCounter::Packets, 1_000_000),
+            (PmdCounter::Learned, 4),
+            (PmdCounter::LearnSkipped, 1),
+            (PmdCounter::TxBatches, 32_000),
+            (PmdCounter::TxBatchedPackets, 1_000_000),
+            (PmdCounter::IdleCycles, 1_300_000_000),
+            (PmdCounter::BusyCycles, 1_300_000_000),
+        ]),
     }
 }
 
@@ -777,8 +788,7 @@ fn idle_pmd() -> PmdStatsInput {
     PmdStatsInput {
         numa_id: 0,
         core_id: 3,
-        idle_cycles: 2_600_000_000,
-        ..PmdStatsInput::default()
+        counts: pmd_counts(&[(PmdCounter::IdleCycles, 2_600_000_000)]),
     }
 }
 
@@ -816,12 +826,13 @@ fn pmd_stats_show_rounds_like_printf() {
     let out = pmd_stats_show(&[PmdStatsInput {
         numa_id: 1,
         core_id: 5,
-        packets_received: 3,
-        tx_batches: 3,
-        tx_batched_packets: 2,
-        idle_cycles: 1,
-        busy_cycles: 2,
-        ..PmdStatsInput::default()
+        counts: pmd_counts(&[
+            (PmdCounter::Packets, 3),
+            (PmdCounter::TxBatches, 3),
+            (PmdCounter::TxBatchedPackets, 2),
+            (PmdCounter::IdleCycles, 1),
+            (PmdCounter::BusyCycles, 2),
+        ]),
     }]);
     let lines: Vec<&str> = out.text.lines().collect();
     assert_eq!(lines[0], "pmd thread numa_id 1 core_id 5:");

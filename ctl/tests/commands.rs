@@ -548,114 +548,132 @@ fn what_libvirt_and_ifup_ovs_send() {
     assert!(db.port("vnet0").is_none());
 }
 
-#[test]
-fn handle_commits_then_runs_runtime_commands() {
-    use ctl::proto::{handle, Format, Request};
-    use ctl::RuntimeOutput;
-    let (db, env) = setup();
-    let mut saved: Vec<Db> = Vec::new();
-    let ran = std::cell::RefCell::new(Vec::<RuntimeCommand>::new());
-    let mut runtime = |c: &RuntimeCommand, json: bool| -> Result<RuntimeOutput, String> {
-        ran.borrow_mut().push(c.clone());
-        Ok(RuntimeOutput {
+/// A daemon for [`ctl::proto::handle`]: it records commits and runtime
+/// commands, and fails commits as told.
+struct FakeDaemon {
+    db: Db,
+    saved: Vec<Db>,
+    ran: Vec<RuntimeCommand>,
+    fail: Option<ctl::proto::CommitError>,
+}
+
+impl ctl::Runtime for FakeDaemon {}
+
+impl ctl::RuntimeHandler for FakeDaemon {
+    fn run(&mut self, c: &RuntimeCommand, json: bool) -> Result<ctl::RuntimeOutput, String> {
+        self.ran.push(c.clone());
+        Ok(ctl::RuntimeOutput {
             text: "---- bond0 ----\nbond_mode: balance-tcp\n".into(),
             json: json.then(|| json!({"bond": "bond0"})),
         })
+    }
+}
+
+impl ctl::proto::Daemon for FakeDaemon {
+    fn db(&self) -> &Db {
+        &self.db
+    }
+    fn commit(&mut self, new: Db) -> Result<(), ctl::proto::CommitError> {
+        match &self.fail {
+            Some(ctl::proto::CommitError::NotSaved(e)) => {
+                Err(ctl::proto::CommitError::NotSaved(e.clone()))
+            }
+            Some(ctl::proto::CommitError::NotDurable(e)) => {
+                self.saved.push(new.clone());
+                self.db = new;
+                Err(ctl::proto::CommitError::NotDurable(e.clone()))
+            }
+            None => {
+                self.saved.push(new.clone());
+                self.db = new;
+                Ok(())
+            }
+        }
+    }
+}
+
+#[test]
+fn handle_commits_then_runs_runtime_commands() {
+    use ctl::proto::{handle, CommitError, Format, Request};
+    let (db, env) = setup();
+    let mut d = FakeDaemon {
+        db: db.clone(),
+        saved: Vec::new(),
+        ran: Vec::new(),
+        fail: None,
     };
+    let req =
+        |argv: &[&str], f: Format| Request::new(argv.iter().map(|s| s.to_string()).collect(), f);
     // Text: the chain's output, then the runtime output.
-    let req = Request::new(
-        vec![
-            "add-port".into(),
-            "br0".into(),
-            "vm9".into(),
-            "--".into(),
-            "list-br".into(),
-            "--".into(),
-            "bond/show".into(),
-            "bond0".into(),
+    let r = req(
+        &[
+            "add-port",
+            "br0",
+            "vm9",
+            "--",
+            "list-br",
+            "--",
+            "bond/show",
+            "bond0",
         ],
         Format::Text,
     );
-    let (resp, new) = handle(
-        &req,
-        &db,
-        &env,
-        &ctl::NoRuntime,
-        &mut |d: &Db| {
-            saved.push(d.clone());
-            Ok(())
-        },
-        &mut runtime,
-    );
+    let resp = handle(&r, &env, &mut d);
     assert!(resp.ok, "{}", resp.error);
     assert_eq!(
         resp.output,
         "br0\nbr0v100\n---- bond0 ----\nbond_mode: balance-tcp\n"
     );
-    let new = new.expect("committed");
-    assert!(new.port("vm9").is_some());
-    assert_eq!(saved, vec![new.clone()]);
-    // JSON: the runtime value lands in its command's slot.
-    let req = Request::new(
-        vec![
-            "list-br".into(),
-            "--".into(),
-            "bond/show".into(),
-            "bond0".into(),
-        ],
-        Format::Json,
-    );
-    let (resp, new) = handle(
-        &req,
-        &db,
-        &env,
-        &ctl::NoRuntime,
-        &mut |_: &Db| Ok(()),
-        &mut runtime,
-    );
-    assert!(new.is_none());
+    assert!(d.db.port("vm9").is_some());
+    assert_eq!(d.saved, vec![d.db.clone()]);
+    assert_eq!(d.ran.len(), 1);
+    // JSON: the runtime value lands in its command's slot; nothing commits.
+    let r = req(&["list-br", "--", "bond/show", "bond0"], Format::Json);
+    let resp = handle(&r, &env, &mut d);
+    assert_eq!(d.saved.len(), 1);
     assert_eq!(
         resp.json,
         Some(json!([["br0", "br0v100"], {"bond": "bond0"}]))
     );
     assert_eq!(resp.output, "[\"br0\",\"br0v100\"]\n{\"bond\":\"bond0\"}\n");
     // A failed save drops the change and says so; runtime commands do not run.
-    let before = ran.borrow().len();
-    let req = Request::new(
-        vec![
-            "add-br".into(),
-            "br9".into(),
-            "--".into(),
-            "bond/show".into(),
-        ],
-        Format::Text,
-    );
-    let (resp, new) = handle(
-        &req,
-        &db,
+    let before = (d.db.clone(), d.ran.len());
+    d.fail = Some(CommitError::NotSaved("disk full".into()));
+    let resp = handle(
+        &req(&["add-br", "br9", "--", "bond/show"], Format::Text),
         &env,
-        &ctl::NoRuntime,
-        &mut |_: &Db| Err("disk full".into()),
-        &mut runtime,
+        &mut d,
     );
-    assert!(!resp.ok && new.is_none());
-    assert_eq!(resp.error, "configuration not changed: disk full");
-    assert_eq!(ran.borrow().len(), before);
+    assert!(!resp.ok);
+    assert_eq!(
+        resp.error,
+        "configuration not changed: could not save it: disk full"
+    );
+    assert_eq!((d.db.clone(), d.ran.len()), before);
+    // Saved but not durable: the change stands, and the reply says so.
+    d.fail = Some(CommitError::NotDurable(
+        "fsync of /var/lib/rvswitch: EIO".into(),
+    ));
+    let resp = handle(&req(&["add-br", "br9"], Format::Text), &env, &mut d);
+    assert!(!resp.ok && d.db.bridge("br9").is_some());
+    assert!(
+        resp.error
+            .starts_with("configuration changed and applied, but"),
+        "{}",
+        resp.error
+    );
+    assert!(!resp.error.contains("not changed"), "{}", resp.error);
     // A bad chain never reaches the commit.
-    let req = Request::new(
-        vec!["add-port".into(), "nosuch".into(), "p".into()],
-        Format::Text,
-    );
-    let (resp, _) = handle(
-        &req,
-        &db,
+    d.fail = Some(CommitError::NotSaved("must not be reached".into()));
+    let saved = d.saved.len();
+    let resp = handle(
+        &req(&["add-port", "nosuch", "p"], Format::Text),
         &env,
-        &ctl::NoRuntime,
-        &mut |_: &Db| panic!("no commit"),
-        &mut runtime,
+        &mut d,
     );
     assert_eq!(
         (resp.ok, resp.exit_code, resp.error.as_str()),
         (false, 1, "no bridge named nosuch")
     );
+    assert_eq!(d.saved.len(), saved);
 }

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use common::TempDir;
 use ctl::db::Db;
-use ctl::env::{Env, NoRuntime};
+use ctl::env::Env;
 use ctl::proto::{self, Format, Request, Response};
 use ctl::server::{self, PeerCred, ServerConfig};
-use ctl::{client, store, RuntimeCommand, RuntimeOutput};
+use ctl::{client, store, RuntimeCommand, RuntimeHandler, RuntimeOutput};
 
 fn start<H>(path: &Path, cfg: ServerConfig, handler: H)
 where
@@ -285,26 +285,45 @@ impl Env for TestEnv {
 fn start_daemon(dir: &Path) -> PathBuf {
     let sock = dir.join("vswitchd.sock");
     let conf = store::config_path(dir);
-    let db = Arc::new(Mutex::new(Db::new(ctl::env::random_uuid())));
+    let daemon = Arc::new(Mutex::new(TestDaemon {
+        db: Db::new(ctl::env::random_uuid()),
+        conf,
+    }));
     start(&sock, ServerConfig::default(), move |req, _| {
-        let mut db = db.lock().unwrap();
-        let mut commit = |new: &Db| store::save(&conf, new).map_err(|e| e.to_string());
-        let mut runtime = |cmd: &RuntimeCommand, _json: bool| -> Result<RuntimeOutput, String> {
-            match cmd {
-                RuntimeCommand::BondShow { bond } => Ok(RuntimeOutput {
-                    text: format!("---- {} ----\n", bond.as_deref().unwrap_or("*")),
-                    json: None,
-                }),
-                _ => Err("not implemented in this test".into()),
-            }
-        };
-        let (resp, new) = proto::handle(&req, &db, &TestEnv, &NoRuntime, &mut commit, &mut runtime);
-        if let Some(new) = new {
-            *db = new;
-        }
-        resp
+        proto::handle(&req, &TestEnv, &mut *daemon.lock().unwrap())
     });
     sock
+}
+
+/// A daemon with no live state that persists its configuration.
+struct TestDaemon {
+    db: Db,
+    conf: PathBuf,
+}
+
+impl ctl::Runtime for TestDaemon {}
+
+impl RuntimeHandler for TestDaemon {
+    fn run(&mut self, cmd: &RuntimeCommand, _json: bool) -> Result<RuntimeOutput, String> {
+        match cmd {
+            RuntimeCommand::BondShow { bond } => Ok(RuntimeOutput {
+                text: format!("---- {} ----\n", bond.as_deref().unwrap_or("*")),
+                json: None,
+            }),
+            _ => Err("not implemented in this test".into()),
+        }
+    }
+}
+
+impl proto::Daemon for TestDaemon {
+    fn db(&self) -> &Db {
+        &self.db
+    }
+    fn commit(&mut self, new: Db) -> Result<(), proto::CommitError> {
+        store::save(&self.conf, &new).map_err(|e| proto::CommitError::NotSaved(e.to_string()))?;
+        self.db = new;
+        Ok(())
+    }
 }
 
 fn vsctl(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {

@@ -8,28 +8,36 @@
 //!
 //! Every packet the switch drops increments exactly one `*_dropped`/`drop_*`
 //! counter that says why.
+//!
+//! A PMD thread's own statistics (packets, cycles, output batches, learning)
+//! are the [`PmdCounter`]s: the thread counts them in a plain [`PmdCounts`]
+//! and publishes a copy to a [`PmdCountsBlock`] now and then, which the
+//! control thread reads for `dpif-netdev/pmd-stats-show`.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
 macro_rules! counters {
-    ($( $(#[$doc:meta])* $variant:ident => $name:literal, )*) => {
-        /// The name of one counter.
+    ($(#[$edoc:meta])* $enum:ident { $( $(#[$doc:meta])* $variant:ident => $name:literal, )* }) => {
+        $(#[$edoc])*
         #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
         #[repr(u8)]
-        pub enum Counter { $( $(#[$doc])* $variant, )* }
+        pub enum $enum { $( $(#[$doc])* $variant, )* }
 
-        impl Counter {
+        impl $enum {
             /// Every counter, in display order.
-            pub const ALL: &'static [Counter] = &[ $( Counter::$variant, )* ];
-            /// The counter's name as shown by `list interface` and `show`.
+            pub const ALL: &'static [$enum] = &[ $( $enum::$variant, )* ];
+            /// The counter's name.
             pub const fn name(self) -> &'static str {
-                match self { $( Counter::$variant => $name, )* }
+                match self { $( $enum::$variant => $name, )* }
             }
         }
     };
 }
 
 counters! {
+/// The name of one interface or bond counter, as `list interface` and
+/// `show` print it.
+Counter {
     /// Packets received.
     RxPackets => "rx_packets",
     /// Bytes received.
@@ -76,6 +84,91 @@ counters! {
     TxVlanFiltered => "tx_dropped_vlan_filtered",
     /// Dropped: the egress interface is down.
     TxLinkDown => "tx_dropped_link_down",
+}}
+
+counters! {
+/// A statistic of one PMD thread that belongs to no interface
+/// (`dpif-netdev/pmd-stats-show`).
+PmdCounter {
+    /// Packets received on the thread's queues.
+    Packets => "packets_received",
+    /// TSC cycles of polling iterations that received packets (OVS's
+    /// "processing cycles").
+    BusyCycles => "processing_cycles",
+    /// TSC cycles of polling iterations that received nothing.
+    IdleCycles => "idle_cycles",
+    /// Polling iterations.
+    Iterations => "iterations",
+    /// Output batches transmitted.
+    TxBatches => "tx_batches",
+    /// Frames in those batches.
+    TxBatchedPackets => "tx_batched_packets",
+    /// Learn batches skipped because another thread held the MAC table's
+    /// writer lock.
+    LearnSkipped => "mac_learn_batches_skipped",
+    /// MAC entries the thread learned or moved.
+    Learned => "mac_entries_learned",
+}}
+
+/// Number of distinct PMD counters.
+pub const N_PMD_COUNTERS: usize = PmdCounter::ALL.len();
+
+/// One PMD thread's counts, indexed by [`PmdCounter`]; single owner, plain
+/// integers.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct PmdCounts(pub [u64; N_PMD_COUNTERS]);
+
+impl core::ops::Index<PmdCounter> for PmdCounts {
+    type Output = u64;
+    #[inline(always)]
+    fn index(&self, c: PmdCounter) -> &u64 {
+        &self.0[c as usize]
+    }
+}
+
+impl core::ops::IndexMut<PmdCounter> for PmdCounts {
+    #[inline(always)]
+    fn index_mut(&mut self, c: PmdCounter) -> &mut u64 {
+        &mut self.0[c as usize]
+    }
+}
+
+impl PmdCounts {
+    /// The counts accumulated since `base` was taken (wrapping).
+    pub fn since(&self, base: &PmdCounts) -> PmdCounts {
+        PmdCounts(core::array::from_fn(|i| self.0[i].wrapping_sub(base.0[i])))
+    }
+}
+
+/// Where a PMD thread publishes its [`PmdCounts`] for other threads.
+#[derive(Debug)]
+#[repr(C, align(64))]
+pub struct PmdCountsBlock {
+    values: [AtomicU64; N_PMD_COUNTERS],
+}
+
+impl Default for PmdCountsBlock {
+    fn default() -> Self {
+        PmdCountsBlock {
+            values: core::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+}
+
+impl PmdCountsBlock {
+    /// Publish `c` (the owning thread only).
+    pub fn publish(&self, c: &PmdCounts) {
+        for (v, n) in self.values.iter().zip(c.0) {
+            v.store(n, Ordering::Relaxed);
+        }
+    }
+
+    /// The counts last published (any thread).
+    pub fn read(&self) -> PmdCounts {
+        PmdCounts(core::array::from_fn(|i| {
+            self.values[i].load(Ordering::Relaxed)
+        }))
+    }
 }
 
 /// Number of distinct counters.
@@ -145,6 +238,24 @@ mod tests {
             );
             assert_eq!(!is_traffic, c.name().contains("_dropped_"), "{}", c.name());
         }
+    }
+
+    #[test]
+    fn pmd_counts_publish_and_subtract() {
+        let mut c = PmdCounts::default();
+        c[PmdCounter::Learned] += 7;
+        c[PmdCounter::Packets] += 100;
+        let block = PmdCountsBlock::default();
+        block.publish(&c);
+        let base = block.read();
+        assert_eq!(base[PmdCounter::Learned], 7);
+        c[PmdCounter::Learned] += 3;
+        block.publish(&c);
+        let d = block.read().since(&base);
+        assert_eq!(d[PmdCounter::Learned], 3);
+        assert_eq!(d[PmdCounter::Packets], 0);
+        let mut seen = std::collections::HashSet::new();
+        assert!(PmdCounter::ALL.iter().all(|c| seen.insert(c.name())));
     }
 
     #[test]

@@ -10,15 +10,12 @@
 //! for it (or on the first bridge), and runs the control thread on the main
 //! thread and one PMD thread per core of `pmd-cpu-mask`.
 
-mod appctl_glue;
-mod bonds;
 mod clock;
 mod control;
 mod device;
 mod eal_args;
 mod logging;
-mod pmd;
-mod runtime;
+mod pmd_thread;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -100,7 +100,7 @@
 //! {"entries": [{"port", "vlan", "mac", "static": bool, "age": u32|null}]}
 //! ```
 //!
-//! `dpif-netdev/pmd-stats-show` ([`pmd::PmdStatsJson`]):
+//! `dpif-netdev/pmd-stats-show` ([`dpif_netdev::PmdStatsJson`]):
 //! ```text
 //! {"pmds": [{"numa_id", "core_id", "packets_received", "packet_recirculations",
 //!            "avg_datapath_passes_per_packet", "mac_entries_learned",
@@ -110,7 +110,7 @@
 //!            "avg_processing_cycles_per_packet"}]}
 //! ```
 //!
-//! `dpif-netdev/pmd-rxq-show` ([`pmd::PmdRxqJson`]):
+//! `dpif-netdev/pmd-rxq-show` ([`dpif_netdev::PmdRxqJson`]):
 //! ```text
 //! {"window_secs", "pmds": [{"numa_id", "core_id", "isolated",
 //!            "rxqs": [{"port", "queue_id", "enabled", "cycles", "pmd_usage_pct": u64|null}],
@@ -118,14 +118,14 @@
 //! ```
 
 pub mod bond;
+pub mod dpif_netdev;
 pub mod fdb;
 pub mod lacp;
-pub mod pmd;
 
 pub use bond::{bond_show, BondMemberInfo, BondShowInput};
+pub use dpif_netdev::{pmd_rxq_show, pmd_stats_show, PmdRxqInput, PmdStatsInput, RxqInput};
 pub use fdb::{fdb_show, FdbRow};
 pub use lacp::{lacp_show, lacp_show_stats, LacpShowInput, MemberName};
-pub use pmd::{pmd_rxq_show, pmd_stats_show, PmdRxqInput, PmdStatsInput, RxqInput};
 
 use serde::Serialize;
 

@@ -27,7 +27,7 @@ mod snapshot;
 #[cfg(test)]
 mod tests;
 
-pub use pmd::{Io, Pmd, PmdCounters};
+pub use pmd::{Io, Pmd};
 pub use snapshot::{
     BondPort, BridgeView, BucketLoads, Counters, IfaceIdx, IfaceView, PortIdx, PortKind, PortView,
     Snapshot, NO_BRIDGE,

@@ -7,7 +7,7 @@ use super::snapshot::{
     BondPort, BridgeView, IfaceIdx, LoadRow, PortIdx, PortKind, PortView, Snapshot, NO_BRIDGE,
 };
 use crate::bond::{Admit, BondMode};
-use crate::counters::{Counter, CounterBlock};
+use crate::counters::{Counter, CounterBlock, PmdCounter, PmdCounts};
 use crate::hash;
 use crate::mac_table::{Learn, LearnCheck};
 use crate::packet::{Burst, Packet, BURST};
@@ -29,19 +29,6 @@ pub trait Io<P: Packet> {
     /// Hand a Slow Protocols frame received on `iface` to the control
     /// thread; give it back if the hand-off queue is full.
     fn to_control(&mut self, iface: IfaceIdx, pkt: P) -> Result<(), P>;
-}
-
-/// Statistics of one PMD thread that belong to no interface.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct PmdCounters {
-    /// Learn batches skipped because another thread held the table's writer lock.
-    pub learn_skipped: u64,
-    /// MAC entries this thread learned or moved.
-    pub learned: u64,
-    /// Output batches transmitted.
-    pub tx_batches: u64,
-    /// Frames in those batches.
-    pub tx_batched_packets: u64,
 }
 
 /// The forwarding decision for one (VLAN, source, destination) within a burst.
@@ -256,7 +243,7 @@ pub struct Pmd<P: Packet> {
     pending: SmallVec<[IfaceIdx; 16]>,
     learn: SmallVec<[Learn; BURST]>,
     drops: Burst<P>,
-    counters: PmdCounters,
+    counters: PmdCounts,
 }
 
 impl<P: Packet> Pmd<P> {
@@ -269,7 +256,7 @@ impl<P: Packet> Pmd<P> {
             pending: SmallVec::new(),
             learn: SmallVec::new(),
             drops: Burst::new(),
-            counters: PmdCounters::default(),
+            counters: PmdCounts::default(),
         }
     }
 
@@ -279,8 +266,14 @@ impl<P: Packet> Pmd<P> {
     }
 
     /// Thread-level counters.
-    pub fn counters(&self) -> PmdCounters {
-        self.counters
+    pub fn counters(&self) -> &PmdCounts {
+        &self.counters
+    }
+
+    /// Thread-level counters, for the counts the caller keeps (packets
+    /// received, cycles, iterations).
+    pub fn counters_mut(&mut self) -> &mut PmdCounts {
+        &mut self.counters
     }
 
     /// Size the per-interface state for `snap`. Call when adopting a new
@@ -486,9 +479,9 @@ impl<P: Packet> Pmd<P> {
         if !self.learn.is_empty() {
             let outcome = br.mac.learn_batch(&self.learn, now);
             if outcome.skipped {
-                self.counters.learn_skipped += 1;
+                self.counters[PmdCounter::LearnSkipped] += 1;
             } else {
-                self.counters.learned += u64::from(outcome.learned + outcome.moved);
+                self.counters[PmdCounter::Learned] += u64::from(outcome.learned + outcome.moved);
             }
             self.learn.clear();
         }
@@ -999,8 +992,8 @@ impl<P: Packet> Pmd<P> {
             let left_bytes: u64 = q.pkts.iter().map(|p| p.pkt_len() as u64).sum();
             bytes = bytes.saturating_sub(left_bytes);
         }
-        self.counters.tx_batches += 1;
-        self.counters.tx_batched_packets += n;
+        self.counters[PmdCounter::TxBatches] += 1;
+        self.counters[PmdCounter::TxBatchedPackets] += n;
         if let Some(ifv) = snap.ifaces.get(iface as usize) {
             let c = ifv.counters.pmd(self.id);
             c.add(Counter::TxPackets, n - left);

@@ -1,5 +1,5 @@
 use crate::bond::{Bond, BondConfig, BondMode, BondView, DetectMode};
-use crate::counters::Counter;
+use crate::counters::{Counter, PmdCounter};
 use crate::mac_table::MacTable;
 use crate::mem::MemPacket;
 use crate::packet::Burst;
@@ -691,14 +691,14 @@ fn plain_run_sends_a_full_queue_and_goes_on() {
     let frames: Vec<Vec<u8>> = (0..52)
         .map(|i| udp_frame(mb, ma, Some(300), 100 + i, 80))
         .collect();
-    let batches = r.pmd.counters().tx_batches;
+    let batches = r.pmd.counters()[PmdCounter::TxBatches];
     for chunk in [&frames[..20], &frames[20..]] {
         let mut burst: Burst<MemPacket> = chunk.iter().map(|f| MemPacket::from_bytes(f)).collect();
         r.pmd.process(&r.snap, a, &mut burst, r.now, &mut r.io);
     }
     r.pmd.flush(&r.snap, &mut r.io);
     assert_eq!(r.sent(b), frames);
-    assert_eq!(r.pmd.counters().tx_batches - batches, 2);
+    assert_eq!(r.pmd.counters()[PmdCounter::TxBatches] - batches, 2);
     assert_eq!(r.counter(b, Counter::TxPackets), 1 + 52);
     assert_eq!(r.counter(b, Counter::TxBytes), 64 * 53);
     assert_eq!(r.drops(a) + r.drops(b), 0);

@@ -6,9 +6,13 @@
 //!
 //! The control thread talks to a PMD through a mailbox: messages on a
 //! channel plus a flag the PMD reads once per iteration (one relaxed load).
-//! A new [`Plan`] (snapshot) is adopted between iterations, after the
-//! previous iteration's output was flushed — the "safe point". No lock is
-//! taken per packet; shared transmit queues are locked once per burst.
+//! A new [`PmdSnapshot`] is adopted between iterations, after the previous
+//! iteration's output was flushed — the "safe point". No lock is taken per
+//! packet; shared transmit queues are locked once per burst.
+//!
+//! The thread's statistics ([`PmdCounter`]) are counted in the pipeline's
+//! plain [`datapath::counters::PmdCounts`] and published to a
+//! [`PmdCountsBlock`] every [`PUBLISH_EVERY`] iterations.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -18,6 +22,7 @@ use std::time::Duration;
 
 use crossbeam::channel::{unbounded, Receiver, Sender};
 use crossbeam::queue::ArrayQueue;
+use datapath::counters::{PmdCounter, PmdCountsBlock};
 use datapath::packet::Burst;
 use datapath::pipeline::{IfaceIdx, Io, Pmd, Snapshot};
 use dpdk::eal::tsc;
@@ -29,9 +34,10 @@ use crate::device::{RxHandle, TxHandle};
 /// Slow Protocols frames from PMDs to the control thread: (interface uid, frame).
 pub type SlowRing = ArrayQueue<(u32, Mbuf)>;
 
-/// A snapshot plus the map from stable interface uids to its indices.
+/// What a PMD thread forwards against: the datapath snapshot plus the maps
+/// between stable interface uids and the snapshot's interface indices.
 #[derive(Debug, Default)]
-pub struct Plan {
+pub struct PmdSnapshot {
     /// The snapshot.
     pub snap: Snapshot,
     /// uid → index in `snap.ifaces`.
@@ -40,37 +46,18 @@ pub struct Plan {
     pub uid_of: Vec<u32>,
 }
 
-/// Counters one PMD publishes (single writer; relaxed).
-#[derive(Debug, Default)]
-pub struct PmdStats {
-    /// Packets received.
-    pub packets: AtomicU64,
-    /// TSC cycles of iterations that received at least one packet.
-    pub busy_cycles: AtomicU64,
-    /// TSC cycles of iterations that received nothing.
-    pub idle_cycles: AtomicU64,
-    /// Polling iterations.
-    pub iterations: AtomicU64,
-    /// Output batches sent.
-    pub tx_batches: AtomicU64,
-    /// Packets in those batches.
-    pub tx_batched_packets: AtomicU64,
-    /// Learn batches skipped (writer lock busy).
-    pub learn_skipped: AtomicU64,
-    /// MAC entries learned or moved.
-    pub learned: AtomicU64,
-}
+/// Iterations between two publications of the thread's counters.
+pub const PUBLISH_EVERY: u64 = 256;
 
-impl PmdStats {
-    fn add(c: &AtomicU64, v: u64) {
-        c.store(c.load(Relaxed).wrapping_add(v), Relaxed);
-    }
+/// Per-queue busy cycles: one writer, relaxed.
+fn add_cycles(c: &AtomicU64, v: u64) {
+    c.store(c.load(Relaxed).wrapping_add(v), Relaxed);
 }
 
 /// A message to a PMD.
 pub enum Msg {
-    /// Forward against this plan from now on.
-    Plan(Arc<Plan>),
+    /// Forward against this snapshot from now on.
+    Snapshot(Arc<PmdSnapshot>),
     /// Start polling a receive queue of interface `uid`.
     AddRx {
         /// Interface uid.
@@ -124,8 +111,8 @@ struct RxEntry {
 pub struct PmdThread {
     /// The core it is pinned to (also its slot in every counter block).
     pub core: usize,
-    /// Its counters.
-    pub stats: Arc<PmdStats>,
+    /// Its counters, as last published.
+    pub stats: Arc<PmdCountsBlock>,
     tx: Sender<Msg>,
     mail: Arc<AtomicBool>,
     join: Option<JoinHandle<()>>,
@@ -147,17 +134,17 @@ impl PmdThread {
         core: usize,
         clock: Clock,
         ring: Arc<SlowRing>,
-        plan: Arc<Plan>,
+        snapshot: Arc<PmdSnapshot>,
         max_sleep_us: u64,
     ) -> std::io::Result<PmdThread> {
         let (tx, rx) = unbounded();
         let mail = Arc::new(AtomicBool::new(false));
-        let stats = Arc::new(PmdStats::default());
+        let stats = Arc::new(PmdCountsBlock::default());
         let (m, s) = (mail.clone(), stats.clone());
         let join = std::thread::Builder::new()
             .name(format!("pmd-c{core:02}"))
             .spawn(move || {
-                run(core, rx, m, s, clock, ring, plan, max_sleep_us);
+                run(core, rx, m, s, clock, ring, snapshot, max_sleep_us);
             })?;
         Ok(PmdThread {
             core,
@@ -215,35 +202,35 @@ impl Io<Mbuf> for PmdIo<'_> {
 
 /// Per-thread state outside the pipeline.
 struct State {
-    plan: Arc<Plan>,
+    current: Arc<PmdSnapshot>,
     rx: Vec<RxEntry>,
-    /// Transmit handles by interface index of the current plan.
+    /// Transmit handles by interface index of the current snapshot.
     tx: Vec<Option<TxHandle>>,
-    /// Handles for interfaces the current plan does not have (yet).
+    /// Handles for interfaces the current snapshot does not have (yet).
     parked: HashMap<u32, TxHandle>,
 }
 
 impl State {
-    fn adopt(&mut self, plan: Arc<Plan>) {
+    fn adopt(&mut self, next: Arc<PmdSnapshot>) {
         let mut all: HashMap<u32, TxHandle> = std::mem::take(&mut self.parked);
         for (i, h) in self.tx.drain(..).enumerate() {
-            if let (Some(h), Some(uid)) = (h, self.plan.uid_of.get(i)) {
+            if let (Some(h), Some(uid)) = (h, self.current.uid_of.get(i)) {
                 all.insert(*uid, h);
             }
         }
-        self.tx = (0..plan.uid_of.len())
-            .map(|i| all.remove(&plan.uid_of[i]))
+        self.tx = (0..next.uid_of.len())
+            .map(|i| all.remove(&next.uid_of[i]))
             .collect();
         self.parked = all;
         for e in self.rx.iter_mut() {
-            e.idx = plan.idx_of.get(&e.uid).copied();
+            e.idx = next.idx_of.get(&e.uid).copied();
         }
-        self.plan = plan;
+        self.current = next;
     }
 
     fn set_tx(&mut self, uid: u32, h: Option<TxHandle>) {
         self.parked.remove(&uid);
-        match self.plan.idx_of.get(&uid) {
+        match self.current.idx_of.get(&uid) {
             Some(&i) => self.tx[i as usize] = h,
             None => {
                 if let Some(h) = h {
@@ -259,10 +246,10 @@ fn run(
     core: usize,
     inbox: Receiver<Msg>,
     mail: Arc<AtomicBool>,
-    stats: Arc<PmdStats>,
+    stats: Arc<PmdCountsBlock>,
     clock: Clock,
     ring: Arc<SlowRing>,
-    plan: Arc<Plan>,
+    snapshot: Arc<PmdSnapshot>,
     max_sleep_us: u64,
 ) {
     if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
@@ -279,17 +266,16 @@ fn run(
     };
     let mut pmd: Pmd<Mbuf> = Pmd::new(core);
     let mut st = State {
-        plan: Arc::new(Plan::default()),
+        current: Arc::new(PmdSnapshot::default()),
         rx: Vec::new(),
         tx: Vec::new(),
         parked: HashMap::new(),
     };
-    st.adopt(plan);
-    pmd.sync(&st.plan.snap);
+    st.adopt(snapshot);
+    pmd.sync(&st.current.snap);
     let mut burst: Burst<Mbuf> = Burst::new();
     let mut iter: u64 = 0;
     let mut idle_streak: u32 = 0;
-    let mut published = pmd.counters();
     crate::info!("pmd thread started on core {core}");
     // An iteration starts where the previous one ended: one clock read
     // fewer per iteration. Mail and sleeping read the clock again.
@@ -299,9 +285,9 @@ fn run(
             mail.store(false, Relaxed);
             while let Ok(m) = inbox.try_recv() {
                 match m {
-                    Msg::Plan(p) => {
+                    Msg::Snapshot(p) => {
                         st.adopt(p);
-                        pmd.sync(&st.plan.snap);
+                        pmd.sync(&st.current.snap);
                     }
                     Msg::AddRx {
                         uid,
@@ -310,7 +296,7 @@ fn run(
                         every,
                         cycles,
                     } => {
-                        let idx = st.plan.idx_of.get(&uid).copied();
+                        let idx = st.current.idx_of.get(&uid).copied();
                         st.rx.push(RxEntry {
                             uid,
                             queue,
@@ -330,7 +316,7 @@ fn run(
                         for e in st.rx.drain(..) {
                             ret.rx.push((e.uid, e.queue, e.handle, e.every, e.cycles));
                         }
-                        let uid_of = st.plan.uid_of.clone();
+                        let uid_of = st.current.uid_of.clone();
                         for (i, h) in st.tx.drain(..).enumerate() {
                             if let (Some(h), Some(uid)) = (h, uid_of.get(i)) {
                                 ret.tx.push((*uid, h));
@@ -353,11 +339,11 @@ fn run(
         // empty poll in between counts towards the next busy queue.
         let mut t_rx = t0;
         {
-            let plan = &st.plan;
+            let current = &st.current;
             let mut io = PmdIo {
                 tx: &mut st.tx,
                 ring: &ring,
-                uid_of: &plan.uid_of,
+                uid_of: &current.uid_of,
             };
             for e in st.rx.iter_mut() {
                 let Some(idx) = e.idx else { continue };
@@ -367,23 +353,24 @@ fn run(
                 let n = e.handle.rx_burst(&mut burst);
                 if n > 0 {
                     got += n;
-                    pmd.process(&plan.snap, idx, &mut burst, now, &mut io);
-                    pmd.flush(&plan.snap, &mut io);
+                    pmd.process(&current.snap, idx, &mut burst, now, &mut io);
+                    pmd.flush(&current.snap, &mut io);
                     let t = tsc();
-                    PmdStats::add(&e.cycles, t.wrapping_sub(t_rx));
+                    add_cycles(&e.cycles, t.wrapping_sub(t_rx));
                     t_rx = t;
                 }
             }
         }
         let mut t1 = tsc();
         iter += 1;
-        PmdStats::add(&stats.iterations, 1);
+        let counts = pmd.counters_mut();
+        counts[PmdCounter::Iterations] += 1;
         if got > 0 {
-            PmdStats::add(&stats.busy_cycles, t1.wrapping_sub(t0));
-            PmdStats::add(&stats.packets, got as u64);
+            counts[PmdCounter::BusyCycles] += t1.wrapping_sub(t0);
+            counts[PmdCounter::Packets] += got as u64;
             idle_streak = 0;
         } else {
-            PmdStats::add(&stats.idle_cycles, t1.wrapping_sub(t0));
+            counts[PmdCounter::IdleCycles] += t1.wrapping_sub(t0);
             if max_sleep_us > 0 {
                 idle_streak = idle_streak.saturating_add(1);
                 if idle_streak > 1000 {
@@ -393,18 +380,8 @@ fn run(
                 }
             }
         }
-        if iter & 255 == 0 {
-            let c = pmd.counters();
-            PmdStats::add(&stats.tx_batches, c.tx_batches - published.tx_batches);
-            PmdStats::add(
-                &stats.tx_batched_packets,
-                c.tx_batched_packets - published.tx_batched_packets,
-            );
-            PmdStats::add(
-                &stats.learn_skipped,
-                c.learn_skipped - published.learn_skipped,
-            );
-            published = c;
+        if iter.is_multiple_of(PUBLISH_EVERY) {
+            stats.publish(pmd.counters());
         }
         t0 = t1;
     }

@@ -7,6 +7,8 @@ use core::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use datapath::counters::{PmdCounter as C, PmdCounts};
+
 use super::{output, ratio, yes_no};
 use crate::runtime::RuntimeOutput;
 
@@ -18,22 +20,8 @@ pub struct PmdStatsInput {
     pub numa_id: i32,
     /// The core the thread is pinned to.
     pub core_id: u32,
-    /// Packets received on the thread's receive queues.
-    pub packets_received: u64,
-    /// MAC entries the thread learned or moved
-    /// (`datapath::pipeline::PmdCounters::learned`).
-    pub mac_entries_learned: u64,
-    /// Learn batches skipped because the MAC table's writer lock was busy
-    /// (`PmdCounters::learn_skipped`).
-    pub learn_skipped: u64,
-    /// Output batches transmitted (`PmdCounters::tx_batches`).
-    pub tx_batches: u64,
-    /// Packets in those batches (`PmdCounters::tx_batched_packets`).
-    pub tx_batched_packets: u64,
-    /// Cycles of iterations that received nothing.
-    pub idle_cycles: u64,
-    /// Cycles of iterations that received packets (OVS's "processing").
-    pub busy_cycles: u64,
+    /// The thread's counters.
+    pub counts: PmdCounts,
 }
 
 /// JSON form of `pmd-stats-show`.
@@ -109,25 +97,27 @@ pub fn pmd_stats_show(pmds: &[PmdStatsInput]) -> RuntimeOutput {
     let mut s = String::new();
     let mut json = PmdStatsJson { pmds: Vec::new() };
     for p in sorted {
-        let packets = p.packets_received;
-        let total_cycles = p.idle_cycles.saturating_add(p.busy_cycles);
+        let n = &p.counts;
+        let packets = n[C::Packets];
+        let (idle, busy) = (n[C::IdleCycles], n[C::BusyCycles]);
+        let total_cycles = idle.saturating_add(busy);
         let e = PmdStatsEntryJson {
             numa_id: p.numa_id,
             core_id: p.core_id,
             packets_received: packets,
             packet_recirculations: 0,
             avg_datapath_passes_per_packet: ratio(packets, packets),
-            mac_entries_learned: p.mac_entries_learned,
-            mac_learn_batches_skipped: p.learn_skipped,
-            tx_batches: p.tx_batches,
-            tx_batched_packets: p.tx_batched_packets,
-            avg_packets_per_output_batch: ratio(p.tx_batched_packets, p.tx_batches),
-            idle_cycles: p.idle_cycles,
-            idle_cycles_pct: ratio(p.idle_cycles, total_cycles) * 100.0,
-            processing_cycles: p.busy_cycles,
-            processing_cycles_pct: ratio(p.busy_cycles, total_cycles) * 100.0,
+            mac_entries_learned: n[C::Learned],
+            mac_learn_batches_skipped: n[C::LearnSkipped],
+            tx_batches: n[C::TxBatches],
+            tx_batched_packets: n[C::TxBatchedPackets],
+            avg_packets_per_output_batch: ratio(n[C::TxBatchedPackets], n[C::TxBatches]),
+            idle_cycles: idle,
+            idle_cycles_pct: ratio(idle, total_cycles) * 100.0,
+            processing_cycles: busy,
+            processing_cycles_pct: ratio(busy, total_cycles) * 100.0,
             avg_cycles_per_packet: ratio(total_cycles, packets),
-            avg_processing_cycles_per_packet: ratio(p.busy_cycles, packets),
+            avg_processing_cycles_per_packet: ratio(busy, packets),
         };
 
         pmd_header(&mut s, p.numa_id, p.core_id);
@@ -150,15 +140,11 @@ pub fn pmd_stats_show(pmds: &[PmdStatsInput]) -> RuntimeOutput {
             e.avg_packets_per_output_batch
         );
         if total_cycles > 0 {
-            let _ = writeln!(
-                s,
-                "  idle cycles: {} ({:.2}%)",
-                p.idle_cycles, e.idle_cycles_pct
-            );
+            let _ = writeln!(s, "  idle cycles: {} ({:.2}%)", idle, e.idle_cycles_pct);
             let _ = writeln!(
                 s,
                 "  processing cycles: {} ({:.2}%)",
-                p.busy_cycles, e.processing_cycles_pct
+                busy, e.processing_cycles_pct
             );
             if packets > 0 {
                 let _ = writeln!(
@@ -169,7 +155,7 @@ pub fn pmd_stats_show(pmds: &[PmdStatsInput]) -> RuntimeOutput {
                 let _ = writeln!(
                     s,
                     "  avg processing cycles per packet: {:.2} ({}/{packets})",
-                    e.avg_processing_cycles_per_packet, p.busy_cycles
+                    e.avg_processing_cycles_per_packet, busy
                 );
             }
         }
@@ -369,10 +355,12 @@ mod tests {
 
     #[test]
     fn cycles_that_overflow_saturate() {
+        let mut counts = PmdCounts::default();
+        counts[C::Packets] = 1;
+        counts[C::IdleCycles] = u64::MAX;
+        counts[C::BusyCycles] = 1;
         let out = pmd_stats_show(&[PmdStatsInput {
-            packets_received: 1,
-            idle_cycles: u64::MAX,
-            busy_cycles: 1,
+            counts,
             ..PmdStatsInput::default()
         }]);
         assert!(out.text.contains(&format!(

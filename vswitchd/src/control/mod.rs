@@ -1,0 +1,320 @@
+//! The control thread: it answers vsctl requests and runs the timers, on
+//! top of modules that each hold one concern.
+//!
+//! ```text
+//!           request loop (this module: Control)
+//!            |  answers through ctl::proto::handle (Control is the Daemon)
+//!            v
+//!   decide:  bridges    bonds     snapshot    live -> commands
+//!            (numbers,  (machines, (datapath   (read-only view,
+//!             tables)    Effects)   snapshot)   runtime commands)
+//!            |            |           |
+//!            v            v           v
+//!   do:      devices (EAL, pools, PMD threads, queues, open/close,
+//!                     control frames, carrier polling, slow ring)
+//! ```
+//!
+//! Deciding modules never touch a device: they return what should happen
+//! (bonds return [`bonds::Effects`]) and this module has `devices` carry
+//! it out. It wakes at least every [`TICK_MS`] to run timers: LACP and bond
+//! deadlines, link polling, rebalancing, and MAC aging once a second.
+
+mod bond_rt;
+mod bonds;
+mod bridges;
+mod commands;
+mod devices;
+mod eal;
+mod live;
+mod snapshot;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crossbeam::channel::{Receiver, RecvTimeoutError, Sender};
+use ctl::db::Db;
+use ctl::env::{GlobalRuntime, InterfaceRuntime, PortRuntime};
+use ctl::proto::{CommitError, Request, Response};
+use ctl::runtime::{RuntimeCommand, RuntimeHandler, RuntimeOutput};
+use datapath::time::Millis;
+use datapath::wire::MacAddr;
+
+use crate::clock::Clock;
+use bonds::{Bonds, Effects, MemberLink};
+use bridges::Bridges;
+use devices::Devices;
+use live::{Live, PmdBaselines};
+use snapshot::PortCounters;
+
+/// Timer resolution of the control thread.
+pub const TICK_MS: u64 = 10;
+/// How often links are polled.
+const LINK_POLL_MS: u64 = 100;
+/// How often MAC tables are aged.
+const AGE_MS: u64 = 1000;
+
+/// A request from a socket thread and where to send the reply.
+pub type Job = (Request, Sender<Response>);
+
+/// The control thread's state.
+pub struct Control {
+    db: Db,
+    conf_path: PathBuf,
+    clock: Clock,
+    devices: Devices,
+    bridges: Bridges,
+    bonds: Bonds,
+    port_counters: PortCounters,
+    baselines: PmdBaselines,
+    generation: u64,
+    /// A new snapshot must be published.
+    dirty: bool,
+    next_link_poll: Millis,
+    next_age: Millis,
+}
+
+impl Control {
+    /// A control thread for `db`, persisted at `conf_path`.
+    pub fn new(db: Db, conf_path: PathBuf) -> Control {
+        Control {
+            db,
+            conf_path,
+            clock: Clock::new(),
+            devices: Devices::new(),
+            bridges: Bridges::default(),
+            bonds: Bonds::default(),
+            port_counters: PortCounters::new(),
+            baselines: PmdBaselines::new(),
+            generation: 0,
+            dirty: true,
+            next_link_poll: Millis::ZERO,
+            next_age: Millis::ZERO,
+        }
+    }
+
+    fn live(&self) -> Live<'_> {
+        Live {
+            db: &self.db,
+            devices: &self.devices,
+            bridges: &self.bridges,
+            bonds: &self.bonds,
+            baselines: &self.baselines,
+        }
+    }
+
+    /// Serve requests and run timers until `stop` says so.
+    pub fn run(&mut self, jobs: Receiver<Job>, stop: &dyn Fn() -> bool) {
+        self.apply();
+        while !stop() {
+            match jobs.recv_timeout(Duration::from_millis(TICK_MS)) {
+                Ok((req, reply)) => {
+                    let resp = self.serve(&req);
+                    let _ = reply.send(resp);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            self.tick();
+        }
+        self.devices.shutdown();
+        crate::info!("vswitchd stopped");
+    }
+
+    /// Answer one vsctl request.
+    fn serve(&mut self, req: &Request) -> Response {
+        let resp = ctl::proto::handle(req, &ctl::SystemEnv, self);
+        if !resp.ok {
+            crate::info!("rejected request {:?}: {}", req.argv, resp.error);
+        }
+        resp
+    }
+
+    /// Everything periodic.
+    fn tick(&mut self) {
+        let now = self.clock.now();
+        let mut fx = Effects::default();
+        let bonds = &mut self.bonds;
+        self.devices
+            .drain_slow(|iface, frame| fx.merge(bonds.rx_slow(iface, frame, now)));
+        if now >= self.next_link_poll {
+            self.next_link_poll = now + LINK_POLL_MS;
+            for (name, up) in self.devices.poll_links() {
+                crate::info!("{name}: link {}", if up { "up" } else { "down" });
+                self.dirty = true;
+                let admin = self
+                    .db
+                    .interface(&name)
+                    .is_none_or(|(_, _, i)| i.admin_up());
+                fx.merge(self.bonds.set_link(&name, up, admin, now));
+            }
+        }
+        fx.merge(self.bonds.tick(now));
+        self.carry_out(fx);
+        if now >= self.next_age {
+            self.next_age = now + AGE_MS;
+            self.bridges.age(now);
+        }
+        if self.dirty {
+            self.publish();
+        }
+    }
+
+    /// Make the running state match the configuration.
+    fn apply(&mut self) {
+        crate::debug!("applying configuration ({} bridges)", self.db.bridges.len());
+        self.devices.ensure_dpdk(&self.db, &mut self.clock);
+        self.devices.ensure_pmds(&self.db, self.clock);
+        let now = self.clock.now();
+        self.bridges.reconcile(&self.db);
+        let (closed, _) = self.devices.reconcile(&self.db);
+        if closed {
+            // PMDs must stop using closed devices before anything else.
+            self.publish();
+        }
+        let devices = &self.devices;
+        let link = |iface: &str| MemberLink {
+            mac: devices.mac(iface),
+            carrier: devices.link_up(iface),
+        };
+        let fx = self
+            .bonds
+            .reconcile(&self.db, &self.bridges, &link, self.devices.slots(), now);
+        self.carry_out(fx);
+        self.publish();
+    }
+
+    /// Have the devices do what the machines decided.
+    fn carry_out(&mut self, fx: Effects) {
+        for (iface, frame) in &fx.frames {
+            self.devices.send_frame(iface, frame);
+        }
+        for bond in &fx.learning {
+            self.send_learning_packets(bond);
+        }
+        self.dirty |= fx.changed;
+    }
+
+    /// After an active-backup or balance-slb bond moved traffic to other
+    /// members, tell the physical switch where every station behind the
+    /// other ports now is: one RARP per MAC entry, sent on the member that
+    /// now carries that station's traffic (as OVS does).
+    fn send_learning_packets(&mut self, bond: &str) {
+        const MAX_FRAMES: usize = 4096;
+        let Some(bridge) = self.db.port(bond).map(|(b, _)| b.name.clone()) else {
+            return;
+        };
+        let (Some((bond_no, vlan_cfg)), Some(table), Some(b)) = (
+            self.bridges.port(&bridge, bond),
+            self.bridges.mac_table(&bridge),
+            self.bonds.get(bond),
+        ) else {
+            return;
+        };
+        let view = b.bond().view();
+        if view.lacp_negotiated || !view.up {
+            return;
+        }
+        let now = self.clock.now();
+        let mut frames: Vec<(String, Vec<u8>)> = Vec::new();
+        for e in table
+            .entries(now)
+            .into_iter()
+            .filter(|e| e.port != bond_no)
+            .take(MAX_FRAMES)
+        {
+            let tag = match vlan_cfg.egress(e.vlan) {
+                datapath::vlan::EgressAction::Drop => continue,
+                datapath::vlan::EgressAction::Untagged => None,
+                datapath::vlan::EgressAction::Tagged => Some(e.vlan),
+            };
+            let h = datapath::hash::slb(e.mac, e.vlan, view.hash_basis);
+            let member = match view.mode {
+                datapath::bond::BondMode::BalanceSlb => view.member_for_hash(h),
+                _ => view.active_member(),
+            };
+            let Some(iface) = member.and_then(|m| b.member_name(m)) else {
+                continue;
+            };
+            frames.push((iface.to_string(), rarp(e.mac, tag)));
+        }
+        let n = frames.len();
+        for (iface, f) in frames {
+            self.devices.send_frame(&iface, &f);
+        }
+        if n > 0 {
+            crate::info!("bond {bond}: sent {n} learning packets");
+        }
+    }
+
+    /// Build and publish a snapshot of the current state.
+    fn publish(&mut self) {
+        self.dirty = false;
+        self.generation += 1;
+        let snap = snapshot::build(
+            self.generation,
+            &self.db,
+            &self.bridges,
+            &self.bonds,
+            &self.devices,
+            &mut self.port_counters,
+        );
+        self.devices.publish(snap);
+    }
+}
+
+impl ctl::Runtime for Control {
+    fn interface(&self, name: &str) -> InterfaceRuntime {
+        self.live().interface(name)
+    }
+    fn port(&self, name: &str) -> PortRuntime {
+        self.live().port(name)
+    }
+    fn global(&self) -> GlobalRuntime {
+        self.live().global()
+    }
+}
+
+impl RuntimeHandler for Control {
+    fn run(&mut self, cmd: &RuntimeCommand, _json: bool) -> Result<RuntimeOutput, String> {
+        if let RuntimeCommand::PmdStatsClear { pmd } = cmd {
+            let base = commands::pmd_stats_clear(&self.live(), *pmd);
+            self.baselines.extend(base);
+        }
+        commands::run(&self.live(), cmd, self.clock.now())
+    }
+}
+
+impl ctl::proto::Daemon for Control {
+    fn db(&self) -> &Db {
+        &self.db
+    }
+
+    fn commit(&mut self, new: Db) -> Result<(), CommitError> {
+        if let Err(e) = ctl::store::save(&self.conf_path, &new) {
+            crate::error!("could not save {}: {e}", self.conf_path.display());
+            return Err(CommitError::NotSaved(e.to_string()));
+        }
+        self.db = new;
+        self.apply();
+        Ok(())
+    }
+}
+
+/// A RARP frame announcing `mac` (optionally 802.1Q-tagged), padded to 60
+/// bytes before the tag.
+fn rarp(mac: MacAddr, vlan: Option<u16>) -> Vec<u8> {
+    let mut f = Vec::with_capacity(64);
+    f.extend_from_slice(&MacAddr::BROADCAST.0);
+    f.extend_from_slice(&mac.0);
+    if let Some(v) = vlan {
+        f.extend_from_slice(&[0x81, 0x00]);
+        f.extend_from_slice(&(v & 0xfff).to_be_bytes());
+    }
+    f.extend_from_slice(&[0x80, 0x35, 0, 1, 0x08, 0x00, 6, 4, 0, 3]);
+    f.extend_from_slice(&mac.0);
+    f.extend_from_slice(&[0; 4]);
+    f.extend_from_slice(&mac.0);
+    f.extend_from_slice(&[0; 4]);
+    f.resize(60 + if vlan.is_some() { 4 } else { 0 }, 0);
+    f
+}
