@@ -7,14 +7,29 @@
 //! [`save`] writes a temporary file in the same directory, fsyncs it,
 //! renames it over the target and fsyncs the directory, so after a crash
 //! (even `kill -9` or power loss) the file holds either the old or the new
-//! configuration. [`load`] never writes: a corrupt file or an unknown
-//! version is reported and left alone for a human to look at.
+//! configuration. The temporary file has a fresh random name and is
+//! created with `O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600: a file or symbolic
+//! link planted under a predictable name is never followed, truncated or
+//! written. Its error, [`SaveError`], says whether the configuration
+//! changed: a failure before the rename leaves the old file in force
+//! ([`SaveError::NotSaved`]); a failure to sync the directory after it
+//! leaves the new file in force but perhaps not durable
+//! ([`SaveError::NotDurable`]).
+//!
+//! [`load`] never writes: a corrupt file or an unknown version is reported
+//! and left alone for a human to look at.
+//!
+//! [`lock_state_dir`] gives one daemon at a time the state directory: an
+//! exclusive `flock` on [`LOCK_FILE`], which holds the owner's pid.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -35,6 +50,8 @@ pub const STATE_DIR_ENV: &str = "RVSWITCH_STATE_DIR";
 pub const CONFIG_FILE: &str = "conf.json";
 /// Largest configuration file [`load`] accepts.
 pub const MAX_FILE_SIZE: u64 = 64 << 20;
+/// The lock file inside the state directory ([`lock_state_dir`]).
+pub const LOCK_FILE: &str = "vswitchd.lock";
 
 /// Why the configuration file could not be loaded.
 #[derive(Debug)]
@@ -169,7 +186,10 @@ impl Env for NoHostChecks {
     }
 }
 
-/// The temporary file [`save`] writes next to `path`.
+/// The prefix of the temporary files [`save`] writes next to `path`
+/// (`.conf.json.tmp`; each save appends a unique suffix). It was the whole
+/// temporary name in earlier versions; leftovers starting with it (from a
+/// crash during a save) are removed by the next successful save.
 pub fn temp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
@@ -178,36 +198,345 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp"))
 }
 
-/// Save `db` to `path` atomically (temp file, fsync, rename, fsync dir).
-/// The file is created mode 0600.
-pub fn save(path: &Path, db: &Db) -> io::Result<()> {
+/// A fresh temporary name next to `path`: [`temp_path`] plus the pid, a
+/// counter and 64 random bits.
+fn unique_temp_path(path: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let r = crate::env::random_uuid().0;
+    let mut rand = String::new();
+    for b in &r[..8] {
+        rand.push_str(&format!("{b:02x}"));
+    }
+    let mut name = temp_path(path).into_os_string();
+    name.push(format!(".{}.{n}.{rand}", std::process::id()));
+    PathBuf::from(name)
+}
+
+/// Why [`save`] failed, and whether the configuration changed.
+#[derive(Debug)]
+pub enum SaveError {
+    /// The file was not replaced: the old configuration is still in force
+    /// (on disk and after a crash).
+    NotSaved {
+        /// The configuration file.
+        path: PathBuf,
+        /// What failed.
+        err: io::Error,
+    },
+    /// The file was replaced, so the new configuration is in force, but
+    /// its directory could not be synced: after a power failure the old
+    /// one may come back.
+    NotDurable {
+        /// The configuration file.
+        path: PathBuf,
+        /// What failed.
+        err: io::Error,
+    },
+}
+
+impl SaveError {
+    /// Whether the configuration file now holds the new configuration.
+    pub fn changed(&self) -> bool {
+        matches!(self, SaveError::NotDurable { .. })
+    }
+
+    /// What failed, without what it means for the configuration (for a
+    /// caller that words that part itself, as `ctl::proto::CommitError`
+    /// does): `PATH: ERROR` when not saved, `syncing DIR failed: ERROR`
+    /// when not durable. [`Display`](fmt::Display) gives the whole
+    /// sentence.
+    pub fn reason(&self) -> String {
+        match self {
+            SaveError::NotSaved { path, err } => format!("{}: {err}", path.display()),
+            SaveError::NotDurable { path, err } => {
+                format!("syncing {} failed: {err}", dir_of(path).display())
+            }
+        }
+    }
+
+    /// The underlying error.
+    pub fn io_error(&self) -> &io::Error {
+        match self {
+            SaveError::NotSaved { err, .. } | SaveError::NotDurable { err, .. } => err,
+        }
+    }
+}
+
+impl fmt::Display for SaveError {
+    /// A sentence for after `vsctl: `.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SaveError::NotSaved { path, err } => write!(
+                f,
+                "configuration not changed: cannot save {}: {err}",
+                path.display()
+            ),
+            SaveError::NotDurable { path, err } => write!(
+                f,
+                "configuration changed and saved to {}, but syncing {} failed ({err}): the change may be lost if the machine loses power",
+                path.display(),
+                dir_of(path).display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SaveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.io_error())
+    }
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Save `db` to `path` atomically (unique temp file, fsync, rename, fsync
+/// dir). The file is created mode 0600. See [`SaveError`] for what a
+/// failure means.
+pub fn save(path: &Path, db: &Db) -> Result<(), SaveError> {
+    save_with(path, db, &unique_temp_path, &sync_dir)
+}
+
+/// Make a rename in `dir` durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// How many fresh names [`save`] tries when one is taken.
+const TEMP_ATTEMPTS: usize = 8;
+
+/// [`save`] with its temporary naming and directory sync given (tests
+/// replace them).
+fn save_with(
+    path: &Path,
+    db: &Db,
+    temp_name: &dyn Fn(&Path) -> PathBuf,
+    sync: &dyn Fn(&Path) -> io::Result<()>,
+) -> Result<(), SaveError> {
+    let not_saved = |err: io::Error| SaveError::NotSaved {
+        path: path.to_path_buf(),
+        err,
+    };
     let mut text = serde_json::to_vec_pretty(&FileOut {
         format: FORMAT,
         version: VERSION,
         db,
     })
-    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    .map_err(|e| not_saved(io::Error::new(io::ErrorKind::InvalidData, e)))?;
     text.push(b'\n');
-    let tmp = temp_path(path);
-    {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(&text)?;
-        f.sync_all()?;
-    }
-    if let Err(e) = fs::rename(&tmp, path) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+    write_atomic_with(path, &text, temp_name, sync)
+}
+
+/// Replace `path` with `bytes` the way [`save`] replaces the
+/// configuration (unique temporary file created with `O_EXCL|O_NOFOLLOW`,
+/// mode 0600, fsync, rename, directory fsync): afterwards `path` holds the
+/// old or the new bytes, never a mix. For other state the daemon keeps in
+/// its state directory; [`SaveError::reason`] says what failed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SaveError> {
+    write_atomic_with(path, bytes, &unique_temp_path, &sync_dir)
+}
+
+fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    temp_name: &dyn Fn(&Path) -> PathBuf,
+    sync: &dyn Fn(&Path) -> io::Result<()>,
+) -> Result<(), SaveError> {
+    let not_saved = |err: io::Error| SaveError::NotSaved {
+        path: path.to_path_buf(),
+        err,
     };
-    File::open(dir)?.sync_all()
+    let (tmp, mut f) = create_temp(path, temp_name).map_err(not_saved)?;
+    let written = f.write_all(bytes).and_then(|()| f.sync_all());
+    drop(f);
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(not_saved(e));
+    }
+    remove_leftovers(path);
+    sync(dir_of(path)).map_err(|err| SaveError::NotDurable {
+        path: path.to_path_buf(),
+        err,
+    })
+}
+
+/// Create a new temporary file (never an existing file, never through a
+/// link), trying a few names.
+fn create_temp(path: &Path, temp_name: &dyn Fn(&Path) -> PathBuf) -> io::Result<(PathBuf, File)> {
+    let mut last = None;
+    for _ in 0..TEMP_ATTEMPTS {
+        let tmp = temp_name(path);
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no temporary name available")))
+}
+
+/// Remove temporary files a crashed save left next to `path` (unlink only:
+/// a link is removed, never followed).
+fn remove_leftovers(path: &Path) {
+    let tmp = temp_path(path);
+    let Some(prefix) = tmp.file_name() else {
+        return;
+    };
+    let dir = dir_of(path);
+    let prefix = prefix.as_encoded_bytes();
+    let Ok(rd) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        if name.as_encoded_bytes().starts_with(prefix) && e.file_type().is_ok_and(|t| !t.is_dir()) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Why [`lock_state_dir`] failed.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another process holds the lock.
+    InUse {
+        /// The state directory.
+        dir: PathBuf,
+        /// The holder's pid, as it wrote it (`None` if not written yet).
+        pid: Option<u32>,
+    },
+    /// The lock file could not be opened or locked.
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// The error.
+        err: io::Error,
+    },
+}
+
+impl fmt::Display for LockError {
+    /// A sentence for after `vswitchd: `.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockError::InUse { dir, pid: Some(p) } => {
+                write!(f, "state directory {} is in use by pid {p}", dir.display())
+            }
+            LockError::InUse { dir, pid: None } => write!(
+                f,
+                "state directory {} is in use by another process",
+                dir.display()
+            ),
+            LockError::Io { path, err } => write!(f, "cannot lock {}: {err}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for LockError {}
+
+/// The exclusive hold of one process on a state directory, from
+/// [`lock_state_dir`]. Released when dropped or when the process exits
+/// (however it exits); the lock file stays.
+#[derive(Debug)]
+pub struct StateDirLock {
+    /// Held open: the lock lives as long as this descriptor.
+    _file: File,
+    path: PathBuf,
+}
+
+impl StateDirLock {
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// How long [`lock_state_dir`] waits for a holder that has the lock but
+/// has not written its pid yet.
+const PID_WAIT: Duration = Duration::from_millis(500);
+
+/// Take the state directory `dir` for this process: an exclusive, non-blocking
+/// `flock` on `dir/`[`LOCK_FILE`] (created mode 0644 if missing, never
+/// through a link), which then holds this process's pid. Fails with
+/// [`LockError::InUse`] naming the holder's pid when another process has
+/// it. Take it after any fork, in the process that stays.
+pub fn lock_state_dir(dir: &Path) -> Result<StateDirLock, LockError> {
+    let path = dir.join(LOCK_FILE);
+    let io_err = |err| LockError::Io {
+        path: path.clone(),
+        err,
+    };
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&path)
+        .map_err(io_err)?;
+    let meta = file.metadata().map_err(io_err)?;
+    if !meta.is_file() {
+        return Err(io_err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    if !try_flock(&file).map_err(io_err)? {
+        let deadline = Instant::now() + PID_WAIT;
+        let pid = loop {
+            let pid = read_pid(&mut file);
+            if pid.is_some() || Instant::now() >= deadline {
+                break pid;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        return Err(LockError::InUse {
+            dir: dir.to_path_buf(),
+            pid,
+        });
+    }
+    file.set_len(0).map_err(io_err)?;
+    file.rewind().map_err(io_err)?;
+    file.write_all(format!("{}\n", std::process::id()).as_bytes())
+        .map_err(io_err)?;
+    Ok(StateDirLock { _file: file, path })
+}
+
+/// `flock(LOCK_EX | LOCK_NB)`: `Ok(false)` if another open file holds it.
+fn try_flock(file: &File) -> io::Result<bool> {
+    loop {
+        // SAFETY: the descriptor is open and owned by `file` for the call;
+        // flock has no memory-safety preconditions.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            Some(libc::EINTR) => continue,
+            _ => return Err(e),
+        }
+    }
+}
+
+/// The pid in the lock file, if it holds one.
+fn read_pid(file: &mut File) -> Option<u32> {
+    let mut buf = Vec::new();
+    file.rewind().ok()?;
+    file.take(64).read_to_end(&mut buf).ok()?;
+    std::str::from_utf8(&buf).ok()?.trim().parse().ok()
 }
 
 /// The state directory: `flag` (the daemon's `--state-dir`), else
@@ -235,6 +564,212 @@ pub fn config_path(state_dir: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A scratch directory, removed on drop.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(what: &str) -> Scratch {
+            let d = std::env::temp_dir()
+                .join(format!("rvswitch-store-unit-{}-{what}", std::process::id()));
+            let _ = fs::remove_dir_all(&d);
+            fs::create_dir_all(&d).unwrap();
+            Scratch(d)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn db(name: &str) -> Db {
+        let mut db = Db::new(crate::env::random_uuid());
+        db.other_config.insert("test".into(), name.into());
+        db
+    }
+
+    fn no_sync(_: &Path) -> io::Result<()> {
+        Err(io::Error::from_raw_os_error(libc::EIO))
+    }
+
+    #[test]
+    fn a_failed_directory_sync_after_the_rename_says_the_configuration_changed() {
+        let d = Scratch::new("notdurable");
+        let path = config_path(&d.0);
+        save(&path, &db("old")).unwrap();
+        let e = save_with(&path, &db("new"), &unique_temp_path, &no_sync).unwrap_err();
+        assert!(matches!(e, SaveError::NotDurable { .. }), "{e:?}");
+        assert!(e.changed());
+        assert_eq!(e.io_error().raw_os_error(), Some(libc::EIO));
+        assert_eq!(
+            load(&path).unwrap().unwrap().other_config["test"],
+            "new",
+            "the new configuration is the one on disk"
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with("configuration changed and saved to ")
+                && text.contains("may be lost if the machine loses power"),
+            "{text}"
+        );
+        assert!(!text.contains("not changed"), "{text}");
+        assert_eq!(
+            e.reason(),
+            format!("syncing {} failed: {}", d.0.display(), e.io_error())
+        );
+    }
+
+    #[test]
+    fn a_failure_before_the_rename_says_nothing_changed_and_leaves_the_old_file() {
+        let d = Scratch::new("notsaved");
+        let path = config_path(&d.0);
+        let old = db("old");
+        save(&path, &old).unwrap();
+        let before = fs::read(&path).unwrap();
+        let nowhere = |_: &Path| d.0.join("missing-dir/tmp");
+        let e = save_with(&path, &db("new"), &nowhere, &sync_dir).unwrap_err();
+        assert!(matches!(e, SaveError::NotSaved { .. }), "{e:?}");
+        assert!(!e.changed());
+        assert!(
+            e.reason().starts_with(&format!("{}: ", path.display())),
+            "{}",
+            e.reason()
+        );
+        assert_eq!(fs::read(&path).unwrap(), before);
+        assert!(
+            e.to_string().starts_with(&format!(
+                "configuration not changed: cannot save {}: ",
+                path.display()
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_planted_link_or_file_at_the_temporary_name_is_never_followed_or_truncated() {
+        let d = Scratch::new("planted");
+        let path = config_path(&d.0);
+        let victim = d.0.join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        let planted = d.0.join(".conf.json.tmp.guess");
+        let guess = |_: &Path| planted.clone();
+
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let e = save_with(&path, &db("a"), &guess, &sync_dir).unwrap_err();
+        assert!(
+            matches!(&e, SaveError::NotSaved { err, .. } if err.kind() == io::ErrorKind::AlreadyExists),
+            "{e:?}"
+        );
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert!(fs::symlink_metadata(&planted)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(!path.exists(), "nothing saved");
+
+        fs::remove_file(&planted).unwrap();
+        fs::write(&planted, b"keep").unwrap();
+        let e = save_with(&path, &db("a"), &guess, &sync_dir).unwrap_err();
+        assert!(matches!(e, SaveError::NotSaved { .. }), "{e:?}");
+        assert_eq!(fs::read(&planted).unwrap(), b"keep");
+
+        // A fresh name after a taken one: saved; the leftover is unlinked
+        // (the link itself, never its target).
+        fs::remove_file(&planted).unwrap();
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let tries = std::cell::Cell::new(0);
+        let then_fresh = |p: &Path| {
+            tries.set(tries.get() + 1);
+            if tries.get() == 1 {
+                planted.clone()
+            } else {
+                unique_temp_path(p)
+            }
+        };
+        save_with(&path, &db("b"), &then_fresh, &sync_dir).unwrap();
+        assert_eq!(tries.get(), 2);
+        assert_eq!(load(&path).unwrap().unwrap().other_config["test"], "b");
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert!(fs::symlink_metadata(&planted).is_err(), "leftover removed");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn temporary_names_are_unique_and_share_the_prefix() {
+        let p = Path::new("/x/conf.json");
+        let (a, b) = (unique_temp_path(p), unique_temp_path(p));
+        assert_ne!(a, b);
+        for t in [&a, &b] {
+            let n = t.file_name().unwrap().to_str().unwrap();
+            assert!(n.starts_with(".conf.json.tmp."), "{n}");
+            assert_eq!(t.parent(), Some(Path::new("/x")));
+        }
+    }
+
+    #[test]
+    fn one_holder_of_the_state_directory_at_a_time() {
+        let d = Scratch::new("lock");
+        let held = lock_state_dir(&d.0).unwrap();
+        assert_eq!(held.path(), d.0.join(LOCK_FILE));
+        assert_eq!(
+            fs::read_to_string(d.0.join(LOCK_FILE)).unwrap(),
+            format!("{}\n", std::process::id())
+        );
+        // flock belongs to the open file, so a second open in this process
+        // is refused like another process would be.
+        let e = lock_state_dir(&d.0).unwrap_err();
+        assert!(
+            matches!(&e, LockError::InUse { pid: Some(p), .. } if *p == std::process::id()),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "state directory {} is in use by pid {}",
+                d.0.display(),
+                std::process::id()
+            )
+        );
+        drop(held);
+        let again = lock_state_dir(&d.0).unwrap();
+        drop(again);
+    }
+
+    #[test]
+    fn a_holder_that_has_not_written_its_pid_is_still_a_holder() {
+        let d = Scratch::new("lock-nopid");
+        let f = File::create(d.0.join(LOCK_FILE)).unwrap();
+        assert!(try_flock(&f).unwrap());
+        let e = lock_state_dir(&d.0).unwrap_err();
+        assert!(matches!(e, LockError::InUse { pid: None, .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "state directory {} is in use by another process",
+                d.0.display()
+            )
+        );
+    }
+
+    #[test]
+    fn the_lock_file_is_never_opened_through_a_link() {
+        let d = Scratch::new("lock-link");
+        let victim = d.0.join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, d.0.join(LOCK_FILE)).unwrap();
+        let e = lock_state_dir(&d.0).unwrap_err();
+        assert!(
+            matches!(&e, LockError::Io { err, .. } if err.raw_os_error() == Some(libc::ELOOP)),
+            "{e:?}"
+        );
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+    }
 
     #[test]
     fn state_dir_resolution_order() {

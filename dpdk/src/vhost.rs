@@ -23,12 +23,34 @@
 //! keyed by socket path and is updated by DPDK's callbacks on its vhost
 //! thread. `destroy_device` closes the port's gate and waits until no burst
 //! is in flight before DPDK unmaps the guest memory, as DPDK requires.
+//!
+//! # Who is on the other end
+//!
+//! Whoever can create the socket file gets the port, so a client registered
+//! with [`VhostClient::register_with`] asks its [`Verifier`] about every
+//! connection, the first and every reconnect, before DPDK uses it. DPDK
+//! does not say which descriptor belongs to a device, so `new_connection`
+//! finds it by scanning `/proc/self/fd` for Unix sockets whose peer name
+//! (`getpeername`: for a connected stream socket, the path the listener
+//! bound) is the port's path, and reads `SO_PEERCRED` on each: the
+//! credentials of the process that called `listen()`. The verifier gets
+//! them all ([`Connection`]); a refusal makes DPDK close the connection.
+//!
+//! DPDK's client does not reconnect after a connection its
+//! `new_connection` refused (it closes the socket and forgets the port), so
+//! a refused port is re-armed by this module: after a pause
+//! ([`REARM_FIRST_DELAY`], doubling up to [`REARM_MAX_DELAY`] while refusals
+//! continue) the socket is unregistered and registered again, which starts
+//! DPDK's own reconnect loop anew. Refusals are counted
+//! ([`VhostStatus::refused_connections`], with the last reason).
 
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
+use std::fmt;
 use std::os::raw::{c_char, c_int};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use datapath::packet::{Burst, RxQueue, TxQueue, BURST};
 use dpdk_sys as sys;
@@ -53,11 +75,50 @@ const REGISTER_FLAGS: u64 = sys::RTE_VHOST_USER_CLIENT as u64
     | sys::RTE_VHOST_USER_EXTBUF_SUPPORT as u64
     | sys::RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS as u64;
 
+/// First pause before a refused port connects again.
+pub const REARM_FIRST_DELAY: Duration = Duration::from_secs(1);
+/// Longest pause between connections while every one is refused.
+pub const REARM_MAX_DELAY: Duration = Duration::from_secs(8);
+
+/// The process listening on a vhost-user socket, as seen on one of our
+/// connections to it (`SO_PEERCRED`: its credentials when it called
+/// `listen()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListenerCred {
+    /// Our descriptor of the connection.
+    pub fd: i32,
+    /// The listener's process id.
+    pub pid: i32,
+    /// Its effective user id.
+    pub uid: u32,
+    /// Its effective group id.
+    pub gid: u32,
+}
+
+/// A new connection on a vhost-user client socket, as shown to a
+/// [`Verifier`].
+#[derive(Debug)]
+pub struct Connection<'a> {
+    /// The socket path (as registered; DPDK connected to it, following
+    /// symbolic links).
+    pub path: &'a str,
+    /// Every socket of this process connected to `path`, normally exactly
+    /// one: the new connection. Empty if none was found; `Err` if
+    /// `/proc/self/fd` could not be read.
+    pub listeners: std::result::Result<Vec<ListenerCred>, String>,
+}
+
+/// Decides whether a new connection may be used: `Err(reason)` makes DPDK
+/// close it, counts it and records the reason. Runs on DPDK's vhost
+/// threads at every connect and reconnect; it must not block for long nor
+/// call back into this module.
+pub type Verifier = Arc<dyn Fn(&Connection<'_>) -> std::result::Result<(), String> + Send + Sync>;
+
 /// State of one registered socket, shared by the client, its queues and
 /// the callbacks.
-#[derive(Debug)]
 struct Shared {
     path: String,
+    cpath: CString,
     gate: Gate,
     /// Current device handle, -1 when none. Written before the gate opens.
     vid: AtomicI32,
@@ -69,6 +130,33 @@ struct Shared {
     enabled: AtomicU64,
     /// Set by unregister: new_device refuses to (re)open the gate.
     closing: AtomicBool,
+    /// Asked about every new connection (none: every connection is used).
+    verifier: Option<Verifier>,
+    /// Connections the verifier refused.
+    refused: AtomicU64,
+    /// Refusals in a row since the last accepted connection (sets the
+    /// re-arm pause).
+    refused_in_a_row: AtomicU32,
+    /// Why the last connection was refused; cleared by an accepted one.
+    last_refusal: Mutex<Option<String>>,
+    /// Whether DPDK has the path registered, under a lock that serializes
+    /// its (un)registration between [`VhostClient::unregister`] and the
+    /// re-arm thread.
+    driver: Mutex<bool>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("path", &self.path)
+            .field("vid", &self.vid)
+            .field("connected", &self.connected)
+            .field("generation", &self.generation)
+            .field("closing", &self.closing)
+            .field("verified", &self.verifier.is_some())
+            .field("refused", &self.refused)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
@@ -77,6 +165,44 @@ impl Shared {
         // Pairs whose two rings (2q guest-RX, 2q+1 guest-TX) are both on.
         let pairs = m & (m >> 1) & 0x5555_5555_5555_5555;
         pairs.count_ones() as u16
+    }
+
+    fn last_refusal(&self) -> MutexGuard<'_, Option<String>> {
+        self.last_refusal.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ask the verifier about the new connection; `true` to use it.
+    fn admit(&self) -> bool {
+        let Some(verify) = &self.verifier else {
+            return true;
+        };
+        let conn = Connection {
+            path: &self.path,
+            listeners: listener_creds(&self.path),
+        };
+        let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| verify(&conn)))
+            .unwrap_or_else(|_| Err("the connection check failed unexpectedly".to_string()));
+        match verdict {
+            Ok(()) => {
+                self.refused_in_a_row.store(0, Ordering::SeqCst);
+                *self.last_refusal() = None;
+                true
+            }
+            Err(reason) => {
+                *self.last_refusal() = Some(reason);
+                self.refused.fetch_add(1, Ordering::SeqCst);
+                self.refused_in_a_row.fetch_add(1, Ordering::SeqCst);
+                false
+            }
+        }
+    }
+
+    /// The pause before re-arming after the current run of refusals.
+    fn rearm_delay(&self) -> Duration {
+        let n = self.refused_in_a_row.load(Ordering::SeqCst).clamp(1, 16);
+        REARM_FIRST_DELAY
+            .saturating_mul(1u32 << (n - 1).min(15))
+            .min(REARM_MAX_DELAY)
     }
 }
 
@@ -106,10 +232,21 @@ fn shared_of(vid: c_int) -> Option<Arc<Shared>> {
 }
 
 extern "C" fn cb_new_connection(vid: c_int) -> c_int {
-    if let Some(sh) = shared_of(vid) {
-        sh.enabled.store(0, Ordering::SeqCst);
+    // A socket we do not know (unregistered meanwhile): do not use it.
+    let Some(sh) = shared_of(vid) else {
+        return -1;
+    };
+    if sh.closing.load(Ordering::SeqCst) {
+        return -1;
     }
-    0
+    sh.enabled.store(0, Ordering::SeqCst);
+    if sh.admit() {
+        return 0;
+    }
+    // DPDK closes the connection and, in client mode, never tries again
+    // after a refusal: schedule a fresh registration.
+    schedule_rearm(&sh);
+    -1
 }
 
 extern "C" fn cb_destroy_connection(vid: c_int) {
@@ -189,6 +326,235 @@ fn device_ops() -> &'static sys::rte_vhost_device_ops {
     .0
 }
 
+/// `SO_PEERCRED` of every socket of this process connected to `path`
+/// (found by `getpeername`, which for a connected Unix stream socket is
+/// the path the listener bound).
+fn listener_creds(path: &str) -> std::result::Result<Vec<ListenerCred>, String> {
+    let dir = std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| format!("cannot list /proc/self/fd: {e}"))?;
+    let mut found = Vec::new();
+    for entry in dir.flatten() {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<c_int>().ok())
+        else {
+            continue;
+        };
+        // Cheap filter: only sockets ("socket:[inode]").
+        let is_socket = std::fs::read_link(entry.path())
+            .map(|t| t.as_os_str().as_encoded_bytes().starts_with(b"socket:"))
+            .unwrap_or(false);
+        if !is_socket || peer_path(fd).as_deref() != Some(path.as_bytes()) {
+            continue;
+        }
+        if let Some(c) = peer_cred(fd) {
+            found.push(c);
+        }
+    }
+    Ok(found)
+}
+
+/// The path of the Unix socket `fd` is connected to, without its NUL.
+/// `None` for anything else (or a descriptor closed meanwhile: the numbers
+/// come from a directory listing, so one may have been closed or reused;
+/// the calls below only read).
+fn peer_path(fd: c_int) -> Option<Vec<u8>> {
+    // SAFETY: sockaddr_un is plain data; all zeroes is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    // SAFETY: `addr` and `len` are valid for writes and `len` holds the
+    // size of `addr`, so the kernel writes at most that many bytes; a bad
+    // or non-socket `fd` only makes the call fail.
+    let rc = unsafe {
+        libc::getpeername(
+            fd,
+            (&mut addr as *mut libc::sockaddr_un).cast::<libc::sockaddr>(),
+            &mut len,
+        )
+    };
+    if rc != 0 || addr.sun_family != libc::AF_UNIX as libc::sa_family_t {
+        return None;
+    }
+    let offset = std::mem::size_of::<libc::sa_family_t>();
+    let n = (len as usize)
+        .saturating_sub(offset)
+        .min(addr.sun_path.len());
+    let mut bytes: Vec<u8> = addr.sun_path[..n].iter().map(|&c| c as u8).collect();
+    while bytes.last() == Some(&0) {
+        bytes.pop();
+    }
+    Some(bytes)
+}
+
+/// `SO_PEERCRED` of socket `fd`.
+fn peer_cred(fd: c_int) -> Option<ListenerCred> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for writes and `len` holds the
+    // size of `cred`, so the kernel writes at most that many bytes; a bad
+    // `fd` only makes the call fail.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    (rc == 0).then_some(ListenerCred {
+        fd,
+        pid: cred.pid,
+        uid: cred.uid,
+        gid: cred.gid,
+    })
+}
+
+/// Register `cpath` with DPDK in client mode with our flags, features and
+/// callbacks, and start connecting. On failure nothing stays registered.
+fn driver_start(cpath: &CStr, path: &str) -> Result<()> {
+    const OP: &str = "rte_vhost_driver_register";
+    // SAFETY: EAL is initialized (checked by the callers); DPDK copies the
+    // path.
+    let ret = unsafe { sys::rte_vhost_driver_register(cpath.as_ptr(), REGISTER_FLAGS) };
+    if ret != 0 {
+        return Err(DpdkError::other(
+            OP,
+            path,
+            "registration refused (see the DPDK log)",
+        ));
+    }
+    let undo = |e: DpdkError| {
+        // SAFETY: the path was registered above (started or not;
+        // unregister handles both).
+        unsafe { sys::rte_vhost_driver_unregister(cpath.as_ptr()) };
+        e
+    };
+    // SAFETY: registered path.
+    let ret = unsafe { sys::rte_vhost_driver_disable_features(cpath.as_ptr(), DISABLED_FEATURES) };
+    if ret != 0 {
+        let e = DpdkError::other("rte_vhost_driver_disable_features", path, "refused");
+        return Err(undo(e));
+    }
+    // SAFETY: registered path; the ops table is 'static.
+    let ret = unsafe { sys::rte_vhost_driver_callback_register(cpath.as_ptr(), device_ops()) };
+    if ret != 0 {
+        let e = DpdkError::other("rte_vhost_driver_callback_register", path, "refused");
+        return Err(undo(e));
+    }
+    // SAFETY: registered path with callbacks.
+    let ret = unsafe { sys::rte_vhost_driver_start(cpath.as_ptr()) };
+    if ret != 0 {
+        let e = DpdkError::other(
+            "rte_vhost_driver_start",
+            path,
+            "cannot start the vhost driver (see the DPDK log)",
+        );
+        return Err(undo(e));
+    }
+    Ok(())
+}
+
+/// Sockets waiting to be registered again after a refusal, with when.
+struct Rearm {
+    due: Mutex<Vec<(Instant, Weak<Shared>)>>,
+    wake: Condvar,
+}
+
+fn rearm_queue() -> &'static Rearm {
+    static QUEUE: OnceLock<Rearm> = OnceLock::new();
+    QUEUE.get_or_init(|| Rearm {
+        due: Mutex::new(Vec::new()),
+        wake: Condvar::new(),
+    })
+}
+
+/// Register `sh` again after its pause, on the re-arm thread (never on the
+/// DPDK thread that reported the refusal: that one holds DPDK's reconnect
+/// lock, which unregistering takes).
+fn schedule_rearm(sh: &Arc<Shared>) {
+    static THREAD: OnceLock<bool> = OnceLock::new();
+    let q = rearm_queue();
+    let started = *THREAD.get_or_init(|| {
+        std::thread::Builder::new()
+            .name("vhost-rearm".into())
+            .spawn(rearm_thread)
+            .is_ok()
+    });
+    if !started {
+        // Without the thread the port stays refused; say so.
+        let mut last = sh.last_refusal();
+        let reason = last.take().unwrap_or_default();
+        *last = Some(format!(
+            "{reason} (and the port cannot reconnect: the re-arm thread did not start)"
+        ));
+        return;
+    }
+    let when = Instant::now() + sh.rearm_delay();
+    let me = Arc::downgrade(sh);
+    let mut due = q.due.lock().unwrap_or_else(|e| e.into_inner());
+    due.retain(|(_, w)| !w.ptr_eq(&me));
+    due.push((when, me));
+    q.wake.notify_one();
+}
+
+fn rearm_thread() {
+    let q = rearm_queue();
+    let mut due = q.due.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let now = Instant::now();
+        let (ready, waiting): (Vec<_>, Vec<_>) = due.drain(..).partition(|(t, _)| *t <= now);
+        *due = waiting;
+        if !ready.is_empty() {
+            drop(due);
+            for (_, w) in ready {
+                if let Some(sh) = w.upgrade() {
+                    rearm(&sh);
+                }
+            }
+            due = q.due.lock().unwrap_or_else(|e| e.into_inner());
+            continue;
+        }
+        due = match due.iter().map(|(t, _)| *t).min() {
+            Some(next) => {
+                let wait = next.saturating_duration_since(now);
+                q.wake
+                    .wait_timeout(due, wait)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+            None => q.wake.wait(due).unwrap_or_else(|e| e.into_inner()),
+        };
+    }
+}
+
+/// Unregister and register `sh` again so DPDK connects anew.
+fn rearm(sh: &Arc<Shared>) {
+    let mut in_dpdk = sh.driver.lock().unwrap_or_else(|e| e.into_inner());
+    if sh.closing.load(Ordering::SeqCst) {
+        return;
+    }
+    if *in_dpdk {
+        // SAFETY: the path is registered (`in_dpdk`, under the lock that
+        // unregister takes too); its refused connection is already
+        // closed, so DPDK has nothing of it in use.
+        unsafe { sys::rte_vhost_driver_unregister(sh.cpath.as_ptr()) };
+        *in_dpdk = false;
+    }
+    match driver_start(&sh.cpath, &sh.path) {
+        Ok(()) => *in_dpdk = true,
+        Err(e) => {
+            *sh.last_refusal() = Some(format!("cannot reconnect after a refusal: {e}"));
+            schedule_rearm(sh);
+        }
+    }
+}
+
 /// What `show` / `list interface` print for a vhost-user client port.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VhostStatus {
@@ -202,6 +568,11 @@ pub struct VhostStatus {
     pub n_queues: u16,
     /// How many times a device came up on this socket.
     pub generation: u64,
+    /// Connections the [`Verifier`] refused since registration.
+    pub refused_connections: u64,
+    /// Why the latest connection was refused; `None` once a connection has
+    /// been accepted after it (or if none was ever refused).
+    pub last_refusal: Option<String>,
 }
 
 /// One registered vhost-user client socket. Unregisters when dropped (or
@@ -209,27 +580,45 @@ pub struct VhostStatus {
 #[derive(Debug)]
 pub struct VhostClient {
     shared: Arc<Shared>,
-    cpath: CString,
     registered: AtomicBool,
 }
 
 impl VhostClient {
     /// Register `path` as a vhost-user client socket and start connecting
     /// (and reconnecting) to the server that owns it. The server may start
-    /// later or restart at any time.
+    /// later or restart at any time. Every connection is used, whoever
+    /// listens: see [`VhostClient::register_with`].
     pub fn register(path: &str) -> Result<Arc<VhostClient>> {
+        Self::register_inner(path, None)
+    }
+
+    /// [`VhostClient::register`], asking `verifier` about every connection
+    /// (first connect and every reconnect) before it is used. A refused
+    /// connection is closed, counted in [`VhostStatus`], and the port tries
+    /// again after a pause (see the module documentation).
+    pub fn register_with(path: &str, verifier: Verifier) -> Result<Arc<VhostClient>> {
+        Self::register_inner(path, Some(verifier))
+    }
+
+    fn register_inner(path: &str, verifier: Option<Verifier>) -> Result<Arc<VhostClient>> {
         const OP: &str = "rte_vhost_driver_register";
         ensure_init(OP, path)?;
         let cpath = CString::new(path)
             .map_err(|_| DpdkError::other(OP, path, "path contains a NUL byte"))?;
         let shared = Arc::new(Shared {
             path: path.to_string(),
+            cpath,
             gate: Gate::new(false),
             vid: AtomicI32::new(-1),
             connected: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             enabled: AtomicU64::new(0),
             closing: AtomicBool::new(false),
+            verifier,
+            refused: AtomicU64::new(0),
+            refused_in_a_row: AtomicU32::new(0),
+            last_refusal: Mutex::new(None),
+            driver: Mutex::new(false),
         });
         {
             let mut reg = registry();
@@ -239,48 +628,22 @@ impl VhostClient {
             // Callbacks may run as soon as the driver starts.
             reg.insert(path.to_string(), shared.clone());
         }
-        // Undo a partial registration and return `e`.
-        let fail = |e: DpdkError, registered: bool| {
-            if registered {
-                // SAFETY: the path was registered above (started or not;
-                // unregister handles both).
-                unsafe { sys::rte_vhost_driver_unregister(cpath.as_ptr()) };
-            }
-            registry().remove(path);
-            e
+        let started = {
+            let mut in_dpdk = shared.driver.lock().unwrap_or_else(|e| e.into_inner());
+            let r = driver_start(&shared.cpath, path);
+            *in_dpdk = r.is_ok();
+            r
         };
-        // SAFETY: EAL is initialized; DPDK copies the path.
-        let ret = unsafe { sys::rte_vhost_driver_register(cpath.as_ptr(), REGISTER_FLAGS) };
-        if ret != 0 {
-            let e = DpdkError::other(OP, path, "registration refused (see the DPDK log)");
-            return Err(fail(e, false));
-        }
-        // SAFETY: registered path.
-        let ret =
-            unsafe { sys::rte_vhost_driver_disable_features(cpath.as_ptr(), DISABLED_FEATURES) };
-        if ret != 0 {
-            let e = DpdkError::other("rte_vhost_driver_disable_features", path, "refused");
-            return Err(fail(e, true));
-        }
-        // SAFETY: registered path; the ops table is 'static.
-        let ret = unsafe { sys::rte_vhost_driver_callback_register(cpath.as_ptr(), device_ops()) };
-        if ret != 0 {
-            let e = DpdkError::other("rte_vhost_driver_callback_register", path, "refused");
-            return Err(fail(e, true));
-        }
-        // SAFETY: registered path with callbacks.
-        let ret = unsafe { sys::rte_vhost_driver_start(cpath.as_ptr()) };
-        if ret != 0 {
-            let e = DpdkError::other(
-                "rte_vhost_driver_start",
-                path,
-                "cannot start the vhost driver (see the DPDK log)",
-            );
-            return Err(fail(e, true));
+        if let Err(e) = started {
+            shared.closing.store(true, Ordering::SeqCst);
+            let mut reg = registry();
+            if reg.get(path).is_some_and(|s| Arc::ptr_eq(s, &shared)) {
+                reg.remove(path);
+            }
+            return Err(e);
         }
         Ok(Arc::new(VhostClient {
             shared,
-            cpath,
             registered: AtomicBool::new(true),
         }))
     }
@@ -299,6 +662,8 @@ impl VhostClient {
             vid: sh.vid.load(Ordering::SeqCst),
             n_queues: sh.queue_pairs(),
             generation: sh.generation.load(Ordering::SeqCst),
+            refused_connections: sh.refused.load(Ordering::SeqCst),
+            last_refusal: sh.last_refusal().clone(),
         }
     }
 
@@ -359,10 +724,21 @@ impl VhostClient {
         let sh = &self.shared;
         sh.closing.store(true, Ordering::SeqCst);
         sh.gate.close();
-        // DPDK calls destroy_device for a live device from this call (on
-        // our thread), so the registry lock must not be held here.
-        // SAFETY: the path is registered; no burst is in flight.
-        let ret = unsafe { sys::rte_vhost_driver_unregister(self.cpath.as_ptr()) };
+        let ret = {
+            // Waits for a re-arm in progress; a later one sees `closing`.
+            let mut in_dpdk = sh.driver.lock().unwrap_or_else(|e| e.into_inner());
+            if std::mem::replace(&mut *in_dpdk, false) {
+                // DPDK calls destroy_device for a live device from this
+                // call (on our thread), so the registry lock must not be
+                // held here.
+                // SAFETY: the path is registered (`in_dpdk`); no burst is
+                // in flight.
+                unsafe { sys::rte_vhost_driver_unregister(sh.cpath.as_ptr()) }
+            } else {
+                // A re-arm failed to register it again: nothing to undo.
+                0
+            }
+        };
         {
             let mut reg = registry();
             if reg.get(&sh.path).is_some_and(|s| Arc::ptr_eq(s, sh)) {
@@ -497,5 +873,86 @@ impl TxQueue<Mbuf> for VhostTxQueue {
             forget_front(pkts, sent);
         }
         sent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::io::AsRawFd;
+    use std::os::unix::net::{UnixListener, UnixStream};
+
+    fn temp_dir(what: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("rvs-vhost-unit-{}-{what}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn the_connection_to_a_path_is_found_with_the_listeners_credentials() {
+        let d = temp_dir("creds");
+        let a = d.join("a.sock");
+        let b = d.join("b.sock");
+        let la = UnixListener::bind(&a).unwrap();
+        let _lb = UnixListener::bind(&b).unwrap();
+        let pa = a.to_str().unwrap();
+        assert_eq!(
+            listener_creds(pa).unwrap(),
+            Vec::new(),
+            "a listener alone is not a connection"
+        );
+        let ca = UnixStream::connect(&a).unwrap();
+        let _cb = UnixStream::connect(&b).unwrap();
+        let (_served, _) = la.accept().unwrap();
+        let found = listener_creds(pa).unwrap();
+        // SAFETY: geteuid/getegid have no preconditions.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        assert_eq!(
+            found,
+            vec![ListenerCred {
+                fd: ca.as_raw_fd(),
+                pid: std::process::id() as i32,
+                uid,
+                gid,
+            }],
+            "exactly our connection to a, not the one to b nor the accepted end"
+        );
+        drop(ca);
+        assert!(listener_creds(pa).unwrap().is_empty(), "closed: gone");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn refused_ports_wait_longer_each_time_up_to_the_cap() {
+        let sh = Shared {
+            path: "/x".into(),
+            cpath: CString::new("/x").unwrap(),
+            gate: Gate::new(false),
+            vid: AtomicI32::new(-1),
+            connected: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+            enabled: AtomicU64::new(0),
+            closing: AtomicBool::new(false),
+            verifier: Some(Arc::new(|c: &Connection<'_>| {
+                if c.path == "/x" {
+                    Err("no".into())
+                } else {
+                    Ok(())
+                }
+            })),
+            refused: AtomicU64::new(0),
+            refused_in_a_row: AtomicU32::new(0),
+            last_refusal: Mutex::new(None),
+            driver: Mutex::new(false),
+        };
+        let mut delays = Vec::new();
+        for _ in 0..6 {
+            assert!(!sh.admit());
+            delays.push(sh.rearm_delay().as_secs());
+        }
+        assert_eq!(delays, [1, 2, 4, 8, 8, 8]);
+        assert_eq!(sh.refused.load(Ordering::SeqCst), 6);
+        assert_eq!(sh.last_refusal().as_deref(), Some("no"));
     }
 }

@@ -317,7 +317,8 @@ pub fn open(spec: &DevSpec, slots: usize, pool: &Mempool, mac_seed: u64) -> Resu
             if std::path::Path::new(path).is_dir() {
                 return Err(format!("vhost-server-path {path} is a directory"));
             }
-            let client = VhostClient::register(path).map_err(|e| e.to_string())?;
+            let client = VhostClient::register_with(path, crate::vhost_trust::verifier())
+                .map_err(|e| e.to_string())?;
             let mac = derived_mac(mac_seed);
             let (rx, pmd_tx, ctl_tx) = vhost_queues(&client, 1, slots, pool)?;
             let generation = client.status().generation;

@@ -10,8 +10,18 @@
 //! at once and `MAX_MESSAGE` per second after that.
 //!
 //! The control socket's drop reports (refused peers, oversize, slow,
-//! evicted, malformed requests: [`ctl::server::DropReason`]) come here
-//! too, one call site per reason ([`log_socket_drop`]).
+//! evicted, malformed requests, a stalled control thread:
+//! [`ctl::server::DropReason`]) come here too, one call site per reason
+//! ([`log_socket_drop`]).
+//!
+//! One message is always one line: control characters (C0, DEL, C1), line
+//! and paragraph separators and bidirectional-text controls in a message
+//! are written as visible escapes ([`escape_controls`]: `\n`, `\r`, `\t`,
+//! `\x1b`, `\u{202e}`), so a value quoted in a message (an interface
+//! name, a path from a rejected command) cannot forge log lines or
+//! terminal sequences. Backslashes are left as they are (so `\n` in the
+//! log may also be a backslash and an `n` the value held); either way, it
+//! is never a line break.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -76,7 +86,45 @@ pub fn log_socket_drop(
             crate::warn!("control socket: dropped request from {who}: malformed: {detail}")
         }
         R::Io => crate::warn!("control socket: dropped request from {who}: {detail}"),
+        R::Stalled => crate::warn!(
+            "control socket: answered busy to request from {who}: control thread stalled: {detail}"
+        ),
     }
+}
+
+/// Whether `c` is written as an escape ([`escape_controls`]).
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' // line and paragraph separators
+                | '\u{200e}' | '\u{200f}' // left-to-right and right-to-left marks
+                | '\u{202a}'..='\u{202e}' // bidirectional embeddings and overrides
+                | '\u{2066}'..='\u{2069}' // bidirectional isolates
+        )
+}
+
+/// `msg` with every control character (C0, DEL, C1) and every Unicode line
+/// separator or bidirectional control replaced by a visible escape:
+/// `\n`, `\r`, `\t`, `\xHH` below U+0100, `\u{HHHH}` above.
+pub fn escape_controls(msg: &str) -> std::borrow::Cow<'_, str> {
+    if !msg.chars().any(needs_escape) {
+        return std::borrow::Cow::Borrowed(msg);
+    }
+    let mut out = String::with_capacity(msg.len() + 16);
+    for c in msg.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) && (c as u32) < 0x100 => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `msg` cut to at most [`MAX_MESSAGE`] bytes (on a character boundary),
@@ -160,7 +208,7 @@ pub fn write(level: &str, limiter: &Limiter, args: std::fmt::Arguments<'_>) {
     };
     let secs = now / 1000;
     let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
-    let mut msg = args.to_string();
+    let mut msg = escape_controls(&args.to_string()).into_owned();
     clip(&mut msg);
     let mut line = format!("{h:02}:{m:02}:{s:02}.{:03} {level:5} {msg}", now % 1000);
     if suppressed > 0 {
@@ -225,6 +273,32 @@ mod tests {
             assert!(l.admit(100_000).is_some());
         }
         assert_eq!(l.admit(100_000), None);
+    }
+
+    #[test]
+    fn control_characters_become_visible_escapes_so_a_message_is_one_line() {
+        let forged = "br0\n12:00:00.000 ERROR forged\r\x1b[2J\ttab\x7f\u{9b}31m\u{2028}x\u{202e}y";
+        let out = escape_controls(forged);
+        assert_eq!(
+            out,
+            "br0\\n12:00:00.000 ERROR forged\\r\\x1b[2J\\ttab\\x7f\\x9b31m\\u{2028}x\\u{202e}y"
+        );
+        assert!(!out.chars().any(|c| c.is_control()), "{out}");
+        // Plain text (and non-ASCII letters, and backslashes) is untouched
+        // and not copied.
+        let plain = "port \"vhu0\" on br-é \\n stays";
+        assert!(matches!(
+            escape_controls(plain),
+            std::borrow::Cow::Borrowed(p) if p == plain
+        ));
+    }
+
+    #[test]
+    fn an_escaped_message_still_fits_the_clip_on_a_character_boundary() {
+        let mut m = escape_controls(&"\u{1b}é".repeat(MAX_MESSAGE)).into_owned();
+        clip(&mut m);
+        assert!(m.len() < MAX_MESSAGE + 40, "{}", m.len());
+        assert!(!m.contains('\u{1b}'));
     }
 
     #[test]

@@ -16,13 +16,13 @@ mod device;
 mod eal_args;
 mod logging;
 mod pmd_thread;
+mod vhost_trust;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crossbeam::channel::{bounded, unbounded};
-use ctl::proto::Response;
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -183,6 +183,12 @@ fn main() {
     if let Err(e) = std::fs::create_dir_all(&state_dir) {
         die!("cannot create state directory {}: {e}", state_dir.display());
     }
+    // One daemon per state directory, held until the process exits; taken
+    // after the fork of --detach so the lock file names the daemon's pid.
+    let _state_lock = match ctl::store::lock_state_dir(&state_dir) {
+        Ok(l) => l,
+        Err(e) => die!("{e}"),
+    };
     let conf = ctl::store::config_path(&state_dir);
     let db = match ctl::store::load_or_new(&conf) {
         Ok(db) => db,
@@ -211,15 +217,24 @@ fn main() {
 
     // Socket threads hand requests to the control thread.
     let (jobs_tx, jobs_rx) = unbounded::<control::Job>();
-    let handler = Arc::new(
-        move |req: ctl::proto::Request, _peer: ctl::server::PeerCred| {
+    // They wait a bounded time for the answer (then reply "daemon busy").
+    let queue = ctl::server::ControlQueue::new(
+        ctl::server::DEFAULT_ANSWER_TIMEOUT,
+        move |req: ctl::proto::Request, limit| {
+            use ctl::server::Waited;
             let (t, r) = bounded(1);
             if jobs_tx.send((req, t)).is_err() {
-                return Response::error("vswitchd is shutting down");
+                return Waited::Gone;
             }
-            r.recv()
-                .unwrap_or_else(|_| Response::error("vswitchd is shutting down"))
+            match r.recv_timeout(limit) {
+                Ok(resp) => Waited::Answered(resp),
+                Err(crossbeam::channel::RecvTimeoutError::Timeout) => Waited::TimedOut,
+                Err(crossbeam::channel::RecvTimeoutError::Disconnected) => Waited::Gone,
+            }
         },
+    );
+    let handler = Arc::new(
+        move |req: ctl::proto::Request, peer: ctl::server::PeerCred| queue.ask(req, &peer),
     );
     let server = std::thread::Builder::new()
         .name("ctl-server".into())

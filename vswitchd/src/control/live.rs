@@ -51,6 +51,17 @@ fn numa_of(core: usize) -> i32 {
         .unwrap_or(0)
 }
 
+/// Why a vhost-user port that is not connected refused its last peer.
+fn refusal(d: Option<&Device>) -> Option<String> {
+    match d {
+        Some(Device::Vhost { client, .. }) if !client.is_connected() => client
+            .status()
+            .last_refusal
+            .map(|r| format!("refused connection: {r}")),
+        _ => None,
+    }
+}
+
 impl Live<'_> {
     fn mac_of(&self, iface: &str) -> MacAddr {
         self.devices.mac(iface).unwrap_or(MacAddr::ZERO)
@@ -92,6 +103,10 @@ impl Live<'_> {
                 }
                 Device::Vhost { client, .. } => {
                     let st = client.status();
+                    stats.insert(
+                        "vhost_refused_connections".into(),
+                        st.refused_connections as i64,
+                    );
                     status.insert("vhost-server-path".into(), st.path.clone());
                     status.insert("mode".into(), "client".into());
                     status.insert("n_queues".into(), st.n_queues.to_string());
@@ -108,7 +123,10 @@ impl Live<'_> {
             link_state: Some(if rt.link_up() && admin { "up" } else { "down" }.into()),
             admin_state: Some(if admin { "up" } else { "down" }.into()),
             mtu: rt.device().map(|_| i64::from(rt.spec().mtu())),
-            error: rt.error().map(str::to_string),
+            error: rt
+                .error()
+                .map(str::to_string)
+                .or_else(|| refusal(rt.device())),
             statistics: stats,
             ofport: Some(ofport.unwrap_or(-1)),
             mac_in_use: rt.device().map(|d| d.mac().to_string()),

@@ -290,13 +290,22 @@ impl ctl::proto::Daemon for Control {
     }
 
     fn commit(&mut self, new: Db) -> Result<(), CommitError> {
-        if let Err(e) = ctl::store::save(&self.conf_path, &new) {
-            crate::error!("could not save {}: {e}", self.conf_path.display());
-            return Err(CommitError::NotSaved(e.to_string()));
-        }
+        let durable = match ctl::store::save(&self.conf_path, &new) {
+            Ok(()) => Ok(()),
+            // Renamed into place: the new configuration is the one in
+            // force, on disk and here; only its durability is in doubt.
+            Err(e) if e.changed() => {
+                crate::error!("{e}");
+                Err(CommitError::NotDurable(e.reason()))
+            }
+            Err(e) => {
+                crate::error!("{e}");
+                return Err(CommitError::NotSaved(e.reason()));
+            }
+        };
         self.db = new;
         self.apply();
-        Ok(())
+        durable
     }
 }
 

@@ -31,6 +31,7 @@ pub mod parse;
 pub mod pcap;
 pub mod switch;
 pub mod testpmd;
+pub mod vhost_peer;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
