@@ -104,25 +104,13 @@ pub struct Port {
     #[serde(default)]
     pub trunks: Vec<u16>,
     /// `vlan_mode`; `None` picks access with a tag, trunk without.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "spelled_serde"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vlan_mode: Option<VlanMode>,
     /// `bond_mode`; `None` means active-backup.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "spelled_serde"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bond_mode: Option<BondMode>,
     /// `lacp`; `None` means off.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "spelled_serde"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lacp: Option<LacpMode>,
     /// Milliseconds a member must stay up before it is enabled.
     #[serde(default)]
@@ -232,7 +220,7 @@ pub struct Interface {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_state: Option<AdminState>,
     /// Requested MAC address (internal interfaces).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "mac_serde")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<MacAddr>,
     /// `lacp-port-id`, `lacp-port-priority`, `lacp-aggregation-key`; other
     /// keys (such as `enable-vlan-splinters`) are stored and ignored.
@@ -245,68 +233,6 @@ pub struct Interface {
 
 fn default_iface_type() -> IfaceType {
     IfaceType::System
-}
-
-/// The enums datapath declares with `spelled_enum!`, stored by their OVS
-/// spelling.
-trait Spelled: Sized + Copy {
-    fn spelling(self) -> &'static str;
-    fn from_spelling(s: &str) -> Option<Self>;
-}
-
-macro_rules! spelled {
-    ($($t:ty),*) => {$(
-        impl Spelled for $t {
-            fn spelling(self) -> &'static str {
-                self.as_str()
-            }
-            fn from_spelling(s: &str) -> Option<Self> {
-                <$t>::from_name(s)
-            }
-        }
-    )*};
-}
-spelled!(VlanMode, BondMode, LacpMode);
-
-mod spelled_serde {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use super::Spelled;
-
-    pub fn serialize<S: Serializer, T: Spelled>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(m) => s.serialize_some(m.spelling()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>, T: Spelled>(d: D) -> Result<Option<T>, D::Error> {
-        match Option::<String>::deserialize(d)? {
-            None => Ok(None),
-            Some(s) => T::from_spelling(&s)
-                .map(Some)
-                .ok_or_else(|| serde::de::Error::custom(format!("unknown value \"{s}\""))),
-        }
-    }
-}
-
-mod mac_serde {
-    use datapath::wire::MacAddr;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &Option<MacAddr>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(m) => s.serialize_some(&m.to_string()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MacAddr>, D::Error> {
-        match Option::<String>::deserialize(d)? {
-            None => Ok(None),
-            Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
-        }
-    }
 }
 
 /// A fake (VLAN) bridge: a port of `parent` with `fake_bridge=true`.

@@ -8,7 +8,8 @@
 /// - `NAMES`: every spelling, in the same order (schema constraints);
 /// - `as_str(self)`: the spelling;
 /// - `from_name(&str) -> Option<Self>`;
-/// - `Display` (the spelling).
+/// - `Display` (the spelling);
+/// - with the `serde` feature, `Serialize`/`Deserialize` as the spelling.
 #[macro_export]
 macro_rules! spelled_enum {
     (
@@ -50,6 +51,22 @@ macro_rules! spelled_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $name::from_name(&s)
+                    .ok_or_else(|| serde::de::Error::unknown_variant(&s, $name::NAMES))
+            }
+        }
     };
 }
 
@@ -75,5 +92,18 @@ mod tests {
         }
         assert_eq!(Colour::from_name("blue"), None);
         assert_eq!(Colour::from_name("Red"), None);
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_uses_the_spelling() {
+        let j = serde_json::to_string(&Colour::LightBlue).unwrap();
+        assert_eq!(j, "\"light-blue\"");
+        assert_eq!(
+            serde_json::from_str::<Colour>("\"red\"").unwrap(),
+            Colour::Red
+        );
+        let e = serde_json::from_str::<Colour>("\"blue\"").unwrap_err();
+        assert!(e.to_string().contains("light-blue"), "{e}");
     }
 }

@@ -3,14 +3,22 @@
 //! garbage frames, mutated LACPDUs and Marker PDUs, valid keep-alive
 //! LACPDUs, forged LACPDUs claiming our own system ID, and clock steps.
 //!
+//! The sequence may also restart the daemon: a fresh machine resumes from
+//! what the running one saved (`Lacp::saved`, `Lacp::resume`).
+//!
 //! Checked after every received frame:
 //! - a frame that is neither a valid LACPDU nor a valid Marker PDU counts
 //!   as a bad PDU;
 //! - a frame counted as bad changes nothing: no member is enabled or
-//!   disabled, no partner changes, nothing is sent.
+//!   disabled, no partner changes, nothing is sent;
+//! - a member that was resuming is enabled by a frame only if that frame
+//!   came from its saved partner port, in sync.
+//!
+//! Checked at every restart: resuming never enables a member by itself.
 
 use datapath::lacp::{
-    Lacp, LacpConfig, LacpMode, MemberConfig, MemberId, LacpMemberStatus, DEFAULT_PORT_PRIORITY,
+    Lacp, LacpConfig, LacpMemberStatus, LacpMode, LacpSaved, MemberConfig, MemberId,
+    DEFAULT_PORT_PRIORITY,
 };
 use datapath::time::Millis;
 use datapath::wire::lacpdu::{LacpInfo, LacpState, Lacpdu};
@@ -64,22 +72,31 @@ fn actor_of(l: &Lacp, m: MemberId) -> LacpInfo {
     status(l, m).actor
 }
 
-/// A bond with both members negotiated with `THEIRS` at `now`.
-fn negotiated() -> (Lacp, Millis) {
+fn member_cfg(m: MemberId) -> MemberConfig {
+    MemberConfig {
+        port_id: m,
+        port_priority: DEFAULT_PORT_PRIORITY,
+        mac: MacAddr([0x02, 0, 0, 0, 1, m as u8]),
+    }
+}
+
+/// A fresh bond with both members, carriers up, nothing sent.
+fn fresh(now: Millis) -> Lacp {
     let mut l = Lacp::new(LacpConfig {
         mode: LacpMode::Active,
         fast: true,
         ..LacpConfig::new(OURS)
     });
     for m in MEMBERS {
-        let cfg = MemberConfig {
-            port_id: m,
-            port_priority: DEFAULT_PORT_PRIORITY,
-            mac: MacAddr([0x02, 0, 0, 0, 1, m as u8]),
-        };
-        l.add_member(m, cfg, Millis(0));
-        l.set_carrier(m, true, Millis(0));
+        l.add_member(m, member_cfg(m), now);
+        l.set_carrier(m, true, now);
     }
+    l
+}
+
+/// A bond with both members negotiated with `THEIRS` at `now`.
+fn negotiated() -> (Lacp, Millis) {
+    let mut l = fresh(Millis(0));
     let mut now = Millis(0);
     l.tick(now);
     for _ in 0..12 {
@@ -98,11 +115,37 @@ fn negotiated() -> (Lacp, Millis) {
     (l, now)
 }
 
-/// Receive `f` on `m` and check the invariants above.
-fn receive(l: &mut Lacp, m: MemberId, f: &[u8], now: Millis) {
+/// Receive `f` on `m` and check the invariants above. `saved`: what the
+/// machine resumed from, if it did.
+fn receive(l: &mut Lacp, m: MemberId, f: &[u8], now: Millis, saved: Option<&LacpSaved>) {
     let before: Vec<_> = MEMBERS.iter().map(|&i| status(l, i)).collect();
     let enabled: Vec<_> = MEMBERS.iter().map(|&i| l.member_enabled(i)).collect();
+    let resuming = l.member_resuming(m);
     let a = l.rx_frame(m, f, now);
+    if resuming && l.member_enabled(m) {
+        let want = saved
+            .and_then(|s| s.members.iter().find(|s| s.id == m))
+            .expect("a resuming member was saved")
+            .partner;
+        let pdu = Lacpdu::parse(f).expect("only a LACPDU confirms a resume");
+        let got = pdu.actor;
+        assert!(
+            (
+                got.port_id,
+                got.port_priority,
+                got.sys_id,
+                got.sys_priority,
+                got.key
+            ) == (
+                want.port_id,
+                want.port_priority,
+                want.sys_id,
+                want.sys_priority,
+                want.key
+            ) && got.state.is_synchronized(),
+            "a resume was confirmed by {got:?}, saved {want:?}"
+        );
+    }
     let after = status(l, m);
     let idx = MEMBERS.iter().position(|&i| i == m).expect("a member");
     let bad = after.counters.rx_bad_pdus > before[idx].counters.rx_bad_pdus;
@@ -127,11 +170,13 @@ fn receive(l: &mut Lacp, m: MemberId, f: &[u8], now: Millis) {
 pub fn run(data: &[u8]) {
     let mut b = Bytes::new(data);
     let (mut l, mut now) = negotiated();
+    let mut saved: Option<LacpSaved> = None;
     let mut steps = 0;
     while !b.is_empty() && steps < 256 {
         steps += 1;
         let m = MEMBERS[b.below(MEMBERS.len())];
-        match b.below(6) {
+        let resumed = saved.as_ref();
+        match b.below(7) {
             0 => {
                 // Raw bytes, perhaps with a Slow Protocols header.
                 let n = b.below(140);
@@ -141,7 +186,7 @@ pub fn run(data: &[u8]) {
                     f[12..14].copy_from_slice(&[0x88, 0x09]);
                     f[14] = b.pick(&[1, 2, 3, 10]);
                 }
-                receive(&mut l, m, &f, now);
+                receive(&mut l, m, &f, now, resumed);
             }
             1 => {
                 // A valid LACPDU with some bytes changed, and perhaps cut
@@ -157,7 +202,7 @@ pub fn run(data: &[u8]) {
                     1 => f.extend(std::iter::repeat_n(0, b.below(40))),
                     _ => {}
                 }
-                receive(&mut l, m, &f, now);
+                receive(&mut l, m, &f, now, resumed);
             }
             2 => {
                 // A forgery claiming our own system ID.
@@ -166,22 +211,43 @@ pub fn run(data: &[u8]) {
                 let ours = actor_of(&l, m);
                 let f = frame(actor, ours);
                 let before = status(&l, m).counters.rx_bad_pdus;
-                receive(&mut l, m, &f, now);
+                receive(&mut l, m, &f, now, resumed);
                 assert_eq!(status(&l, m).counters.rx_bad_pdus, before + 1);
             }
             3 => {
                 // The real partner keeps talking.
                 let ours = actor_of(&l, m);
-                receive(&mut l, m, &frame(partner_port(m, IN_SYNC), ours), now);
+                receive(
+                    &mut l,
+                    m,
+                    &frame(partner_port(m, IN_SYNC), ours),
+                    now,
+                    resumed,
+                );
             }
             4 => {
                 now = Millis(now.0 + b.below(4000) as u64);
                 let _ = l.tick(now);
             }
-            _ => {
+            5 => {
                 let up = b.chance(200);
                 now = Millis(now.0 + b.below(100) as u64);
                 let _ = l.set_carrier(m, up, now);
+            }
+            _ => {
+                // The daemon restarts and resumes from what it saved.
+                let s = l.saved();
+                now = Millis(now.0 + b.below(4000) as u64);
+                let mut l2 = fresh(now);
+                if b.bool() {
+                    // A member whose link is not up yet.
+                    let _ = l2.set_carrier(m, false, now);
+                }
+                let a = l2.resume(&s, now);
+                assert!(a.enabled_changed.is_empty(), "a resume enabled: {a:?}");
+                assert!(MEMBERS.iter().all(|&i| !l2.member_enabled(i)));
+                l = l2;
+                saved = Some(s);
             }
         }
     }
@@ -197,5 +263,9 @@ mod tests {
         super::run(&[0; 64]);
         super::run(&(0..=255).collect::<Vec<u8>>());
         super::run(&[2, 1, 0, 3, 4, 0, 200]);
+        // Restart, then the partner talks (confirms), then time passes.
+        super::run(&[0, 6, 0, 0, 0, 0, 3, 1, 3, 0, 4, 0x0b, 0xb8]);
+        // The same with member 1's link still down at the restart.
+        super::run(&[0, 6, 0, 0, 1, 0, 3, 1, 3, 0, 4, 0x0b, 0xb8]);
     }
 }

@@ -25,6 +25,10 @@
 #
 # Without --mac, NIC N gets 52:54:XX:YY:ZZ:0N with XX:YY:ZZ derived from --name.
 #
+# RV_GUEST_NIC_OPTS: more virtio-net-pci properties for every NIC, such as
+# `status=off` (no link status: the guest never sees a vhost-user backend's
+# restart as a carrier loss; see tests/e2e/s4-restart.sh).
+#
 # --daemonize: QEMU forks into the background once its devices are set up
 # (listening sockets exist when this script returns); --pidfile gets its pid.
 # Without it, this script execs QEMU (so `run-guest.sh ... &` gives QEMU's pid).
@@ -119,7 +123,7 @@ for spec in "${NICS[@]}"; do
       ;;
     *) die "--nic '$spec': unknown kind '$kind' (vhost or socket)" ;;
   esac
-  QARGS+=(-device "virtio-net-pci,id=nic$i,netdev=net$i,mac=$mac,vectors=0,speed=10000,duplex=full,romfile=")
+  QARGS+=(-device "virtio-net-pci,id=nic$i,netdev=net$i,mac=$mac,vectors=0,speed=10000,duplex=full,romfile=${RV_GUEST_NIC_OPTS:+,$RV_GUEST_NIC_OPTS}")
   SUMMARY+=("eth$i=$mac($spec)")
   i=$((i + 1))
 done

@@ -5,10 +5,13 @@
 //!          [--log-file FILE] [-v|--verbose]
 //! ```
 //!
-//! It loads the configuration from the state directory, listens on the
-//! control socket for vsctl, initializes DPDK when the configuration asks
-//! for it (or on the first bridge), and runs the control thread on the main
-//! thread and one PMD thread per core of `pmd-cpu-mask`.
+//! It locks the state directory (a second daemon on it is refused), loads
+//! the configuration and the bonds' saved state from it, listens on the
+//! control socket for vsctl (a request the control thread does not answer
+//! within 10 s gets "daemon busy"), initializes DPDK when the
+//! configuration asks for it (or on the first bridge), and runs the control
+//! thread on the main thread and one PMD thread per core of
+//! `pmd-cpu-mask`.
 
 mod clock;
 mod control;

@@ -35,7 +35,7 @@ impl Default for Buckets {
 }
 
 /// Adds one `(from, to)` move to `moves`.
-fn count_move(moves: &mut Moves, from: u8, to: u8) {
+pub(super) fn count_move(moves: &mut Moves, from: u8, to: u8) {
     if let Some(e) = moves.iter_mut().find(|e| e.0 == from && e.1 == to) {
         e.2 += 1;
     } else {

@@ -175,6 +175,34 @@ impl fmt::Display for BondEvent {
     }
 }
 
+impl BondEvent {
+    /// The event for the log, with member names from `name` instead of
+    /// numbers where a member is the subject: the member of a delay or
+    /// enable/disable event, the members of [`BondEvent::ActiveChanged`]
+    /// (when one is left) and of [`BondEvent::BucketsMoved`]. Every other
+    /// event reads as its [`Display`](fmt::Display) text.
+    pub fn text(&self, name: &dyn Fn(MemberId) -> String) -> String {
+        let opt = |m: &Option<MemberId>| m.map_or_else(|| "none".to_string(), name);
+        match self {
+            BondEvent::DelayStarted { member, .. }
+            | BondEvent::DelayCancelled { member, .. }
+            | BondEvent::MemberEnabled { member, .. }
+            | BondEvent::MemberDisabled { member, .. } => self.to_string().replacen(
+                &format!("member {member}:"),
+                &format!("member {}:", name(*member)),
+                1,
+            ),
+            BondEvent::ActiveChanged { from, to: Some(to) } => {
+                format!("active member is now {} (was {})", name(*to), opt(from))
+            }
+            BondEvent::BucketsMoved { from, to, count } => {
+                format!("moved {count} hashes from {} to {}", opt(from), opt(to))
+            }
+            _ => self.to_string(),
+        }
+    }
+}
+
 /// What a bond call asks the caller to do.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BondActions {
@@ -186,7 +214,8 @@ pub struct BondActions {
     /// another port of the bridge, on the member [`BondView::member_for_hash`](super::BondView::member_for_hash)
     /// picks for it), as OVS does after the active member or the bucket
     /// table of an active-backup or balance-slb bond without negotiated LACP
-    /// changed.
+    /// changed. [`learning_packets`](super::learning_packets) composes
+    /// them.
     pub send_learning_packets: bool,
 }
 

@@ -63,12 +63,28 @@
 //! `bond/rebalance.rs`),
 //! and then the remembered loads are halved, so old traffic fades and
 //! repeated runs converge.
+//!
+//! # Restarts
+//! [`Bond::saved`] exports the bucket table by member id ([`BondSaved`]).
+//! A fresh bond given it through [`Bond::restore`] uses it instead of
+//! dealing the table out: as each member it names is enabled, that member
+//! gets back exactly the buckets it had (until then they are spread over
+//! the enabled members as usual), so flows keep their members across a
+//! restart of the daemon. Members that no longer exist never get anything
+//! from it, and it stops waiting after [`RESTORE_WINDOW_MS`], at the first
+//! rebalance, or when a new configuration resets the table.
+//!
+//! # Learning packets
+//! [`learning_packets`] composes the RARPs OVS sends when
+//! [`BondActions::send_learning_packets`] is set.
 
 mod buckets;
 mod config;
 mod events;
+pub mod learning;
 mod link;
 mod rebalance;
+mod saved;
 mod status;
 mod view;
 
@@ -77,6 +93,10 @@ pub use config::{
     DEFAULT_REBALANCE_INTERVAL_MS, MAX_MEMBERS, MIN_REBALANCE_INTERVAL_MS, NO_MEMBER,
 };
 pub use events::{BondActions, BondEvent, Cause};
+pub use learning::{
+    learning_packet, learning_packets, LearnedStation, LEARNING_PACKET_LEN, MAX_LEARNING_PACKETS,
+};
+pub use saved::{BondSaved, RestoreRefused, RESTORE_WINDOW_MS};
 pub use status::{BondMemberStatus, BondStatus, BucketLoad, PendingDelay};
 pub use view::{Admit, BondView};
 
@@ -185,6 +205,11 @@ pub struct Bond {
     next_poll: Option<Millis>,
     /// Latest `now` seen, for the relative times in [`Bond::status`].
     last_now: Millis,
+    /// A restored table ([`Bond::restore`]): bucket → member id, for the
+    /// buckets whose member has not been enabled since.
+    restore: Option<Box<[Option<MemberId>; BUCKETS]>>,
+    /// When `restore` stops waiting.
+    restore_until: Millis,
 }
 
 impl Bond {
@@ -213,6 +238,8 @@ impl Bond {
             next_rebalance: None,
             next_poll,
             last_now: now,
+            restore: None,
+            restore_until: now,
         };
         b.carrying = b.compute_carrying();
         let mut acts = BondActions::default();
@@ -285,6 +312,8 @@ impl Bond {
                     != (b.cfg.effective_rebalance_interval() == 0)
             {
                 b.reset_pending = true;
+                // The restored table was for the old settings.
+                b.restore = None;
             } else if old.effective_rebalance_interval() != b.cfg.effective_rebalance_interval() {
                 if let Some(next) = b.next_rebalance {
                     let start = next - old.effective_rebalance_interval();
@@ -340,6 +369,14 @@ impl Bond {
             }
             b.members.remove(i);
             b.buckets.remove_index(i as u8);
+            if let Some(r) = b.restore.as_mut() {
+                for slot in r.iter_mut().filter(|s| **s == Some(m)) {
+                    *slot = None;
+                }
+                if r.iter().all(Option::is_none) {
+                    b.restore = None;
+                }
+            }
         })
     }
 
@@ -434,7 +471,85 @@ impl Bond {
             .filter_map(|m| m.delay_expires)
             .chain(self.next_poll)
             .chain(self.next_rebalance)
+            .chain(self.restore.as_ref().map(|_| self.restore_until))
             .min()
+    }
+
+    /// The bucket table to save for a restart: bucket → member id, for a
+    /// load-balancing bond (`None` in active-backup, or when no bucket has
+    /// a member). Buckets still waiting for their member in a restored
+    /// table ([`Bond::restore`]) name that member, so saving again during a
+    /// restore loses nothing. Changes only when a bucket moves: compare it
+    /// with the last value written and write it when it differs.
+    pub fn saved(&self) -> Option<BondSaved> {
+        if !self.cfg.mode.is_hashed() {
+            return None;
+        }
+        let mut buckets: Vec<Option<MemberId>> =
+            self.buckets.map.iter().map(|&i| self.id_of(i)).collect();
+        if let Some(r) = &self.restore {
+            for (b, s) in buckets.iter_mut().zip(r.iter()) {
+                if s.is_some() {
+                    *b = *s;
+                }
+            }
+        }
+        if buckets.iter().all(Option::is_none) {
+            return None;
+        }
+        Some(BondSaved {
+            mode: self.cfg.mode,
+            hash_basis: self.cfg.hash_basis,
+            buckets,
+        })
+    }
+
+    /// Reuse a table saved before a restart ([`Bond::saved`]) instead of
+    /// dealing the buckets out: each member it names gets its buckets back
+    /// as soon as it is enabled (at once if it already is), reported as
+    /// [`BondEvent::BucketsMoved`]. Until then those buckets go to the
+    /// enabled members as usual. Entries naming members this bond does not
+    /// have are ignored. The table stops waiting after
+    /// [`RESTORE_WINDOW_MS`], at the first rebalance, or when a new
+    /// configuration deals the table out again.
+    ///
+    /// Call it on the fresh bond, before or after reporting carrier. It is
+    /// refused when the bond is not load-balancing, or the table was saved
+    /// for another mode or hash basis, or is malformed.
+    pub fn restore(
+        &mut self,
+        saved: &BondSaved,
+        now: Millis,
+    ) -> Result<BondActions, RestoreRefused> {
+        if !self.cfg.mode.is_hashed() {
+            return Err(RestoreRefused::NotHashed);
+        }
+        if saved.mode != self.cfg.mode {
+            return Err(RestoreRefused::ModeChanged);
+        }
+        if saved.hash_basis != self.cfg.hash_basis {
+            return Err(RestoreRefused::HashBasisChanged);
+        }
+        if saved.buckets.len() != BUCKETS {
+            return Err(RestoreRefused::BadLength);
+        }
+        let mut map = Box::new([None; BUCKETS]);
+        for (slot, id) in map.iter_mut().zip(&saved.buckets) {
+            *slot = id.filter(|m| self.index(*m).is_some());
+        }
+        Ok(self.call(now, |b, _| {
+            if map.iter().any(Option::is_some) {
+                b.restore = Some(map);
+                b.restore_until = now + RESTORE_WINDOW_MS;
+            } else {
+                b.restore = None;
+            }
+        }))
+    }
+
+    /// Whether a restored table still waits for some of its members.
+    pub fn restore_pending(&self) -> bool {
+        self.restore.is_some()
     }
 
     /// Whether a rebalance is due at `now`.
@@ -463,6 +578,8 @@ impl Bond {
             if !b.rebalance_due(now) {
                 return;
             }
+            // Measured load decides from now on.
+            b.restore = None;
             b.next_rebalance = Some(now + b.cfg.effective_rebalance_interval());
             let enabled = b.enabled_mask();
             let out = rebalance::rebalance(&mut b.buckets, enabled, b.members.len());
@@ -751,6 +868,9 @@ impl Bond {
         }
 
         // 4. Bucket table.
+        if self.restore.is_some() && now >= self.restore_until {
+            self.restore = None;
+        }
         if self.carrying.is_hashed() {
             let enabled = self.enabled_indices_except(usize::MAX);
             let fresh = self.fresh_until.is_some_and(|t| now < t);
@@ -758,7 +878,10 @@ impl Bond {
                 0 => DEFAULT_REBALANCE_INTERVAL_MS,
                 i => i,
             };
-            if self.reset_pending || (fresh && newly_enabled) {
+            // A restored table, not a new deal, decides where a member
+            // that comes up goes.
+            let redeal = fresh && newly_enabled && self.restore.is_none();
+            if self.reset_pending || redeal {
                 if self.reset_pending {
                     // A reconfigured table starts a new rebalance interval
                     // (set below), as in OVS. Re-dealing an unused table
@@ -779,6 +902,7 @@ impl Bond {
                     self.fresh_until = Some(now + window);
                 }
             }
+            self.apply_restore(&enabled, acts);
         }
 
         // 5. Rebalance deadline.
@@ -787,6 +911,53 @@ impl Bond {
             self.next_rebalance = None;
         } else if self.next_rebalance.is_none() {
             self.next_rebalance = Some(now + self.cfg.effective_rebalance_interval());
+        }
+    }
+
+    /// Give the members of a restored table that are enabled (`enabled`:
+    /// member indices) their buckets back, reporting the moves; forget the
+    /// entries of members that are gone.
+    fn apply_restore(&mut self, enabled: &[u8], acts: &mut BondActions) {
+        let Some(map) = self.restore.as_mut() else {
+            return;
+        };
+        let mut moves = buckets::Moves::new();
+        let mut applied = false;
+        for (b, slot) in map.iter_mut().enumerate() {
+            let Some(id) = *slot else {
+                continue;
+            };
+            let Some(i) = self.members.iter().position(|m| m.id == id) else {
+                *slot = None;
+                continue;
+            };
+            let i = i as u8;
+            if !enabled.contains(&i) {
+                continue;
+            }
+            let cur = self.buckets.map[b];
+            if cur != i {
+                buckets::count_move(&mut moves, cur, i);
+                self.buckets.map[b] = i;
+            }
+            *slot = None;
+            applied = true;
+        }
+        if map.iter().all(Option::is_none) {
+            self.restore = None;
+        }
+        if applied {
+            // The table is in use: a member enabled later does not make it
+            // be dealt out again.
+            self.fresh_until = None;
+        }
+        for (from, to, count) in moves {
+            acts.events.push(BondEvent::BucketsMoved {
+                from: self.id_of(from),
+                to: self.id_of(to),
+                count,
+            });
+            acts.send_learning_packets = true;
         }
     }
 

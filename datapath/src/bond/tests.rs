@@ -942,3 +942,114 @@ fn turning_lacp_on_starts_unnegotiated() {
     assert!(!b.view().up);
     assert!(b.status().members.iter().all(|m| !m.lacp_enabled));
 }
+
+#[test]
+fn events_text_with_member_names() {
+    let names = |m: MemberId| match m {
+        3 => "dpdk0".to_string(),
+        7 => "dpdk1".to_string(),
+        other => other.to_string(),
+    };
+    let text = |e: BondEvent| e.text(&names);
+    assert_eq!(
+        text(BondEvent::DelayStarted {
+            member: 3,
+            up: true,
+            delay_ms: 200
+        }),
+        "member dpdk0: will be enabled if it stays up for 200 ms"
+    );
+    assert_eq!(
+        text(BondEvent::DelayCancelled {
+            member: 7,
+            up: false
+        }),
+        "member dpdk1: will not be disabled"
+    );
+    assert_eq!(
+        text(BondEvent::MemberEnabled {
+            member: 3,
+            cause: Cause::UpdelaySkipped
+        }),
+        "member dpdk0: enabled (updelay skipped, no member was enabled)"
+    );
+    assert_eq!(
+        text(BondEvent::MemberDisabled {
+            member: 7,
+            cause: Cause::Admin
+        }),
+        "member dpdk1: disabled (admin state)"
+    );
+    // A member the resolver does not know keeps its number.
+    assert_eq!(
+        text(BondEvent::MemberDisabled {
+            member: 9,
+            cause: Cause::Removed
+        }),
+        "member 9: disabled (removed from bond)"
+    );
+    assert_eq!(
+        text(BondEvent::ActiveChanged {
+            from: Some(3),
+            to: Some(7)
+        }),
+        "active member is now dpdk1 (was dpdk0)"
+    );
+    assert_eq!(
+        text(BondEvent::ActiveChanged {
+            from: None,
+            to: Some(3)
+        }),
+        "active member is now dpdk0 (was none)"
+    );
+    assert_eq!(
+        text(BondEvent::ActiveChanged {
+            from: Some(3),
+            to: None
+        }),
+        "all members disabled"
+    );
+    assert_eq!(
+        text(BondEvent::BucketsMoved {
+            from: Some(3),
+            to: Some(7),
+            count: 85
+        }),
+        "moved 85 hashes from dpdk0 to dpdk1"
+    );
+    assert_eq!(
+        text(BondEvent::BucketsMoved {
+            from: None,
+            to: Some(7),
+            count: 256
+        }),
+        "moved 256 hashes from none to dpdk1"
+    );
+    // The others read as their Display text, numbers included.
+    assert_eq!(
+        text(BondEvent::BucketShifted {
+            bucket: 9,
+            from: 3,
+            to: 7,
+            load_bytes: 4096
+        }),
+        "shift 4kB of load (with hash 9) from 3 to 7"
+    );
+    assert_eq!(
+        text(BondEvent::Rebalanced {
+            loads: vec![(3, 2048), (7, 1024)]
+        }),
+        "rebalanced (now carrying: 3:2kB and 7:1kB)"
+    );
+    assert_eq!(
+        text(BondEvent::BucketsReset),
+        "hashes reassigned to all enabled members"
+    );
+    assert_eq!(
+        text(BondEvent::CarryingChanged {
+            from: Carrying::Down(DownReason::LacpNotNegotiated),
+            to: Carrying::Normal(BondMode::BalanceTcp)
+        }),
+        "now carrying traffic as balance-tcp (was down: LACP is not negotiated and lacp-fallback-ab is off)"
+    );
+}

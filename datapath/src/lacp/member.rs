@@ -5,15 +5,18 @@
 use super::status::{MemberCounters, MuxState, RxState};
 use super::{
     MemberConfig, MemberId, AGGREGATE_WAIT_MS, FAST_PERIODIC_MS, LONG_TIMEOUT_MS,
-    MAX_MARKER_RESPONSES_PER_SEC, MAX_TX_PER_FAST_PERIODIC, SHORT_TIMEOUT_MS, SLOW_PERIODIC_MS,
+    MAX_MARKER_RESPONSES_PER_SEC, MAX_TX_PER_FAST_PERIODIC, RESUME_TIMEOUT_MS, SHORT_TIMEOUT_MS,
+    SLOW_PERIODIC_MS,
 };
 use crate::time::Millis;
 use crate::wire::lacpdu::{self, LacpInfo, LacpState, Lacpdu};
 use crate::wire::marker::{self, MarkerPdu};
 
-/// The fields that identify a partner port for selection
-/// (802.1AX-2008 `update_Selected`): port, port priority, system, system
-/// priority, key and the aggregation flag.
+/// The fields that identify a port (802.1AX-2008 `recordPDU`'s "matched"
+/// and `update_Selected`): port, port priority, system, system priority,
+/// key and the aggregation flag. Whether the partner has us right
+/// ("matched") compares all of them; re-selection leaves the priorities
+/// out (see [`same_partner_port`]).
 fn same_port_identity(a: &LacpInfo, b: &LacpInfo) -> bool {
     a.port_id == b.port_id
         && a.port_priority == b.port_priority
@@ -37,6 +40,23 @@ const NTT_STATE: LacpState = LacpState(
         | LacpState::COLLECTING.bits()
         | LacpState::DISTRIBUTING.bits(),
 );
+
+/// Whether `a` and `b` name the same partner port for re-selection
+/// (802.1AX-2008 `update_Selected`), priorities left out: port, system, key
+/// and the aggregation flag.
+///
+/// The standard also compares the system and port priorities. We do not:
+/// a partner that changes only a priority (`lacp-system-priority`,
+/// `lacp-port-priority`) still has the same ports in the same aggregate,
+/// and re-selecting would take every link down for the aggregate wait.
+/// Which links aggregate still follows the new priorities: selection runs
+/// after every LACPDU (`select.rs`).
+fn same_partner_port(a: &LacpInfo, b: &LacpInfo) -> bool {
+    a.port_id == b.port_id
+        && a.sys_id == b.sys_id
+        && a.key == b.key
+        && a.state.is_aggregatable() == b.state.is_aggregatable()
+}
 
 /// Whether two views of the same port agree in every field a LACPDU must
 /// correct (`update_NTT`).
@@ -77,6 +97,13 @@ pub(super) struct Member {
     /// `enabled` as last reported in `LacpActions::enabled_changed`.
     pub reported_enabled: bool,
     pub counters: MemberCounters,
+    /// Resuming after a restart (see the module docs): the partner as it
+    /// was saved, synchronization included. `None` otherwise.
+    pub resume: Option<LacpInfo>,
+    /// A resume was started on this member (at most one per member).
+    resume_tried: bool,
+    /// A valid LACPDU was received since the member was added.
+    pub heard: bool,
 }
 
 impl Member {
@@ -102,6 +129,9 @@ impl Member {
             marker_window: (now, 0),
             reported_enabled: false,
             counters: MemberCounters::default(),
+            resume: None,
+            resume_tried: false,
+            heard: false,
         };
         m.port_enabled(now);
         m
@@ -134,6 +164,8 @@ impl Member {
         if up {
             self.port_enabled(now);
         } else {
+            // A resume needs the link: back to normal negotiation.
+            self.resume = None;
             self.rx = RxState::PortDisabled;
             self.partner.state.set(LacpState::SYNCHRONIZATION, false);
             self.current_while = None;
@@ -162,6 +194,9 @@ impl Member {
                     self.counters.link_expired += 1;
                 }
                 RxState::Expired => {
+                    // A resuming member whose partner stayed silent falls
+                    // back to normal negotiation here.
+                    self.resume = None;
                     self.record_default();
                     self.rx = RxState::Defaulted;
                     self.current_while = None;
@@ -179,18 +214,31 @@ impl Member {
             // PORT_DISABLED ignores LACPDUs (a NIC may report carrier late).
             return;
         }
+        self.heard = true;
+        // recordPDU: the partner's sync counts only if its view of us is
+        // right ("matched"), or if it is an individual link.
+        let matched =
+            (same_port_identity(&pdu.partner, actor)) || !pdu.actor.state.is_aggregatable();
+        // The first LACPDU while resuming decides: the saved partner,
+        // in sync with us as we are → carry on distributing (the mux
+        // machine takes it from here); anything else → normal
+        // negotiation from DETACHED.
+        if let Some(saved) = self.resume.take() {
+            let confirmed = same_port_identity(&pdu.actor, &saved)
+                && pdu.actor.state.is_synchronized()
+                && matched;
+            if !confirmed {
+                self.detach();
+            }
+        }
         // update_Selected: a different partner port means re-selection.
-        if !same_port_identity(&pdu.actor, &self.partner) && self.mux != MuxState::Detached {
+        if !same_partner_port(&pdu.actor, &self.partner) && self.mux != MuxState::Detached {
             self.reselect = true;
         }
         // update_NTT: the partner has us wrong → tell it.
         if !same_for_ntt(&pdu.partner, actor) {
             self.ntt = true;
         }
-        // recordPDU: the partner's sync counts only if its view of us is
-        // right ("matched"), or if it is an individual link.
-        let matched =
-            (same_port_identity(&pdu.partner, actor)) || !pdu.actor.state.is_aggregatable();
         let mut partner = pdu.actor;
         partner.state.set(
             LacpState::SYNCHRONIZATION,
@@ -206,6 +254,56 @@ impl Member {
                 LONG_TIMEOUT_MS
             },
         );
+    }
+
+    // ---- resume after a restart (rvswitch-specific, see the module docs) --
+
+    /// Whether [`Member::start_resume`] may run: the link is up, nothing
+    /// was heard since the member was added, and no resume was tried.
+    pub fn may_resume(&self) -> bool {
+        self.carrier
+            && !self.heard
+            && !self.resume_tried
+            && self.resume.is_none()
+            && self.partner_defaulted
+    }
+
+    /// Pick up where the previous process left off with partner `saved`:
+    /// partner known but not in sync (not heard from since), receive
+    /// machine EXPIRED for [`RESUME_TIMEOUT_MS`], selected, mux held in
+    /// DISTRIBUTING, and a LACPDU due at once.
+    pub fn start_resume(&mut self, saved: LacpInfo, now: Millis) {
+        self.resume = Some(saved);
+        self.resume_tried = true;
+        self.partner = saved;
+        self.partner.state.set(LacpState::SYNCHRONIZATION, false);
+        self.partner_defaulted = false;
+        self.rx = RxState::Expired;
+        self.current_while = Some(now + RESUME_TIMEOUT_MS);
+        self.reselect = false;
+        self.selected = true;
+        self.mux = MuxState::Distributing;
+        self.wait_while = None;
+        self.ntt = true;
+        self.next_periodic = None;
+        // Whatever a discarded earlier action said, say it again.
+        self.last_sent = None;
+    }
+
+    /// Stop resuming (configuration changed under it) and negotiate
+    /// normally from DETACHED. No-op when not resuming.
+    pub fn abort_resume(&mut self) {
+        if self.resume.take().is_some() {
+            self.detach();
+        }
+    }
+
+    /// Straight to DETACHED, unselected. Only used on a resuming member,
+    /// whose partner is not in sync, so it was never enabled.
+    fn detach(&mut self) {
+        self.mux = MuxState::Detached;
+        self.selected = false;
+        self.wait_while = None;
     }
 
     /// A Marker request arrived: the response frame, unless the link is
@@ -248,6 +346,16 @@ impl Member {
     /// is [`Member::ready_n`]. Returns whether the state changed.
     pub fn mux_step(&mut self, ready: bool, now: Millis) -> bool {
         let start = self.mux;
+        if self.resume.is_some() {
+            // Resuming holds DISTRIBUTING (the partner is not in sync yet
+            // by construction) until the first LACPDU decides, unless the
+            // member is no longer selected.
+            if self.selected && self.carrier {
+                return false;
+            }
+            self.abort_resume();
+            return self.mux != start;
+        }
         let psync = self.partner.state.is_synchronized();
         let pcol = self.partner.state.is_collecting();
         loop {

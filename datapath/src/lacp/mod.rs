@@ -49,13 +49,79 @@
 //! - OVS, before it has negotiated, sends collecting and distributing
 //!   without synchronization. That is not treated as malformed: it simply
 //!   does not count as a partner in sync.
-//! - Key: the configured one, else the port ID of the earliest added member
-//!   still present (OVS's rule).
+//! - Key: the configured one, else the port ID of the first member added
+//!   (OVS's rule). Unlike OVS, the automatic key stays when that member
+//!   is removed (it is kept while the bond has members): a new key would
+//!   make the partner re-select every other link and stop traffic for the
+//!   aggregate wait.
+//! - Re-selection (`update_Selected`) and aggregate membership ignore the
+//!   partner's system and port priorities, so a partner changing a
+//!   priority keeps its links up (see `member.rs`, `select.rs`).
+//!
+//! # Changing settings in place
+//!
+//! [`Lacp::reconfigure`] and [`Lacp::add_member`] (on an existing member)
+//! change settings without resetting any machine: a LACPDU with the new
+//! information goes out at once. When the mode (active/passive) or the
+//! rate (fast/slow) changes, any partner keeps its links up (neither is
+//! part of a port's identity). When a system or port priority changes, an
+//! rvswitch partner keeps them up too (it ignores priorities when deciding
+//! to re-select), but a strictly standard one (Linux `__update_selected`)
+//! re-selects the links concerned. Changing the system ID, the key or a
+//! port ID changes who we are: every partner re-selects those links.
+//!
+//! # Resuming after a restart (rvswitch-specific)
+//!
+//! Nothing here is in 802.1AX. A daemon that is killed and restarted would
+//! otherwise start every member from scratch: its first LACPDU says "not in
+//! sync, defaulted", the partner stops distributing at once, and the links
+//! come back only after a full negotiation (the aggregate wait included:
+//! about 4 s with a fast Linux partner). Instead:
+//!
+//! 1. The running machine exports [`Lacp::saved`]: the bond-wide settings,
+//!    the key in use, and for every enabled member its settings and its
+//!    partner. It changes only when one of those does (no counters, no
+//!    timers), so the daemon writes it whenever it differs from the last
+//!    one written.
+//! 2. The new process builds the machine from its configuration, adds the
+//!    members, reports their carrier, and calls [`Lacp::resume`] before
+//!    sending anything or feeding any frame. Each saved member that still
+//!    exists with identical settings, under identical bond-wide settings,
+//!    with its link up and nothing heard on it yet, starts *resuming*:
+//!    partner = the saved one but not in sync (we have not heard from it
+//!    since the restart), receive machine EXPIRED with current_while =
+//!    [`RESUME_TIMEOUT_MS`], not defaulted, selected, mux held in
+//!    DISTRIBUTING. So our LACPDU, sent at once, says "in sync, collecting,
+//!    distributing", with exactly the actor information of before the
+//!    restart.
+//! 3. The partner finds in it the same actor (nothing to re-select: its
+//!    `update_Selected` compares port, priority, system, system priority,
+//!    key and aggregation, not the state flags) that still has it right
+//!    ("matched", which compares the same fields), in sync and collecting:
+//!    it keeps distributing and records no expiry. And because our view of
+//!    it differs from what it says of itself (its synchronization flag is
+//!    clear in our LACPDU; also its timeout flag when it asked for slow
+//!    LACPDUs), its need-to-transmit fires (Linux `__update_ntt`, OVS
+//!    `lacp.c`, DPDK mode 4, our own `same_for_ntt`): it answers at once
+//!    instead of at its next periodic time.
+//! 4. The member carries no traffic while resuming (the partner is not in
+//!    sync, so it is not *enabled*). The first LACPDU received on it
+//!    decides: the saved partner port (port, port priority, system, system
+//!    priority, key, aggregation), in sync, with its view of us matched →
+//!    the member is enabled at once (no aggregate wait). Anything else (a
+//!    new partner, or the old one not in sync) ends the resume: the member
+//!    goes back to DETACHED and negotiates normally; it is never enabled
+//!    toward a partner that did not confirm.
+//! 5. No LACPDU within [`RESUME_TIMEOUT_MS`] → defaulted, as an EXPIRED
+//!    member would be. Carrier down, new settings ([`Lacp::reconfigure`],
+//!    [`Lacp::add_member`]) or de-selection also end a resume.
 
 mod member;
+mod saved;
 mod select;
 mod status;
 
+pub use saved::{LacpSaved, LacpSavedMember};
 pub use status::{LacpMemberStatus, LacpStatus, MemberCounters, MuxState, RxState};
 
 use crate::time::Millis;
@@ -74,6 +140,11 @@ pub const SHORT_TIMEOUT_MS: u64 = 3 * FAST_PERIODIC_MS;
 pub const LONG_TIMEOUT_MS: u64 = 3 * SLOW_PERIODIC_MS;
 /// Aggregate wait time: how long a selected member waits before attaching.
 pub const AGGREGATE_WAIT_MS: u64 = 2_000;
+/// How long a resuming member waits for the first LACPDU from its saved
+/// partner ([`Lacp::resume`]) before it is defaulted: the short timeout, as
+/// for any EXPIRED member. A standard partner answers at once; a partner
+/// still asking for fast LACPDUs would also send its periodic one within it.
+pub const RESUME_TIMEOUT_MS: u64 = SHORT_TIMEOUT_MS;
 /// At most this many LACPDUs per member in any fast periodic time.
 pub const MAX_TX_PER_FAST_PERIODIC: usize = 3;
 /// At most this many Marker responses per member per second. Slow Protocols
@@ -116,6 +187,7 @@ crate::spelled_enum! {
 
 /// Bond-wide LACP settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LacpConfig {
     /// Active or passive.
     pub mode: LacpMode,
@@ -128,7 +200,8 @@ pub struct LacpConfig {
     /// `other_config:lacp-system-priority`; lower wins.
     pub system_priority: u16,
     /// Aggregation key; 0 means "the port ID of the first member", as OVS
-    /// does when no `lacp-aggregation-key` is set.
+    /// does when no `lacp-aggregation-key` is set (kept when that member
+    /// is removed; see the module docs).
     pub key: u16,
 }
 
@@ -157,6 +230,7 @@ impl LacpConfig {
 
 /// Per-member LACP settings.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MemberConfig {
     /// Port number sent in LACPDUs (`lacp-port-id`, else the OpenFlow port
     /// number in OVS). Should be non-zero and unique in the bond.
@@ -255,6 +329,10 @@ pub struct Lacp {
     last_now: Millis,
     /// Something changed outside `run` (a member was added): run at once.
     dirty: bool,
+    /// The automatic key (used when `cfg.key` is 0): the port ID of the
+    /// first member added, kept while the bond has members, or the key a
+    /// resume adopted.
+    auto_key: Option<u16>,
 }
 
 impl Lacp {
@@ -266,6 +344,7 @@ impl Lacp {
             negotiated: false,
             last_now: Millis::ZERO,
             dirty: false,
+            auto_key: None,
         }
     }
 
@@ -274,35 +353,60 @@ impl Lacp {
         &self.cfg
     }
 
-    /// Replace the bond-wide settings. Members keep their state; LACPDUs
-    /// carrying the new information go out at once.
+    /// Replace the bond-wide settings. Members keep their state (nothing is
+    /// reset, no member is disabled by the change itself); LACPDUs carrying
+    /// the new information go out at once. Members still resuming after a
+    /// restart ([`Lacp::resume`]) fall back to normal negotiation when the
+    /// settings differ.
     pub fn reconfigure(&mut self, cfg: LacpConfig, now: Millis) -> LacpActions {
+        self.touch(now);
+        if cfg != self.cfg {
+            for m in &mut self.members {
+                m.abort_resume();
+            }
+        }
         self.cfg = cfg;
         self.run(now)
     }
 
-    /// Add member `id` (or change its settings if it exists). A new member
-    /// starts with its carrier up; report otherwise with
-    /// [`Lacp::set_carrier`]. Its first LACPDU goes out at the next
-    /// [`Lacp::tick`] (or any other event), which [`Lacp::next_deadline`]
-    /// asks for at once.
+    /// Add member `id`, or change its settings in place if it exists (its
+    /// machines keep their state; the next LACPDU carries the new
+    /// settings; a member still resuming falls back to normal negotiation
+    /// when they differ). A new member starts with its carrier up; report
+    /// otherwise with [`Lacp::set_carrier`]. Its first LACPDU goes out at
+    /// the next [`Lacp::tick`] (or any other event), which
+    /// [`Lacp::next_deadline`] asks for at once.
     pub fn add_member(&mut self, id: MemberId, cfg: MemberConfig, now: Millis) {
         self.touch(now);
         match self.members.iter_mut().find(|m| m.id == id) {
-            Some(m) => m.cfg = cfg,
-            None => self.members.push(Member::new(id, cfg, now)),
+            Some(m) => {
+                if m.cfg != cfg {
+                    m.abort_resume();
+                }
+                m.cfg = cfg;
+            }
+            None => {
+                if self.members.is_empty() {
+                    self.auto_key = None;
+                }
+                self.auto_key.get_or_insert(cfg.port_id);
+                self.members.push(Member::new(id, cfg, now));
+            }
         }
         self.dirty = true;
     }
 
     /// Remove member `id`. If it was enabled, the actions say it no longer
-    /// is. Removing the member whose port ID is the automatic key changes
-    /// the key of the others.
+    /// is. The automatic key stays what it was, even when it is the removed
+    /// member's port ID, so the other members keep aggregating.
     pub fn remove_member(&mut self, id: MemberId) -> LacpActions {
         let Some(idx) = self.index(id) else {
             return LacpActions::default();
         };
         let removed = self.members.remove(idx);
+        if self.members.is_empty() {
+            self.auto_key = None;
+        }
         let mut actions = self.run(self.last_now);
         if removed.reported_enabled {
             actions.enabled_changed.insert(0, (id, false));
@@ -360,6 +464,101 @@ impl Lacp {
                 self.run(now)
             }
         }
+    }
+
+    /// The state a restarted daemon needs to resume without renegotiating
+    /// (see the module docs): bond-wide settings, the key in use, and every
+    /// member that is enabled (or still resuming) with its settings and
+    /// partner. Holds no counters or timers: it changes only when a member
+    /// is enabled or disabled, a partner or a setting changes. Compare it
+    /// with the last value written and write it when it differs.
+    pub fn saved(&self) -> LacpSaved {
+        LacpSaved {
+            config: self.cfg.clone(),
+            key: self.key(),
+            members: self
+                .members
+                .iter()
+                .filter_map(|m| {
+                    let partner = match m.resume {
+                        Some(p) => p,
+                        None if m.enabled() => m.partner,
+                        None => return None,
+                    };
+                    Some(LacpSavedMember {
+                        id: m.id,
+                        config: m.cfg,
+                        partner,
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// Take over from the process that saved `saved` (see the module docs).
+    ///
+    /// Call it on a fresh machine built from the configuration, after
+    /// adding the members and reporting their carrier, and before sending
+    /// anything it asked for or feeding it any frame (actions of the calls
+    /// before it may be dropped: whatever they would have sent, the
+    /// returned actions say again). A member starts resuming when:
+    /// - the bond-wide settings equal `saved.config`, and the key in use
+    ///   can be `saved.key` (with an automatic key, the saved one is
+    ///   adopted as long as no member has heard from a partner yet);
+    /// - it is in `saved.members` with identical [`MemberConfig`], a
+    ///   plausible partner (not zero, not our own system);
+    /// - its carrier is up, nothing was received on it since it was added,
+    ///   and no resume was started on it before.
+    ///
+    /// Members whose carrier was down may be resumed by calling this again
+    /// when their carrier comes up (before anything is received on them).
+    /// The returned actions hold a LACPDU for every resuming member. They
+    /// never enable a member: that waits for the partner's answer.
+    pub fn resume(&mut self, saved: &LacpSaved, now: Millis) -> LacpActions {
+        self.touch(now);
+        let own = self.cfg.system_id;
+        if saved.config != self.cfg || saved.key == 0 {
+            return LacpActions::default();
+        }
+        if saved.key != self.key() {
+            let fresh = self.members.iter().all(|m| !m.heard && m.resume.is_none());
+            if self.cfg.key != 0 || !fresh {
+                return LacpActions::default();
+            }
+        }
+        let mut chosen: Vec<(usize, LacpInfo)> = Vec::new();
+        for s in &saved.members {
+            let Some(idx) = self.index(s.id) else {
+                continue;
+            };
+            let m = &self.members[idx];
+            let plausible = s.partner.sys_id != MacAddr::ZERO && s.partner.sys_id != own;
+            if m.cfg == s.config
+                && plausible
+                && m.may_resume()
+                && !chosen.iter().any(|(i, _)| *i == idx)
+            {
+                chosen.push((idx, s.partner));
+            }
+        }
+        if chosen.is_empty() {
+            return LacpActions::default();
+        }
+        if self.cfg.key == 0 {
+            self.auto_key = Some(saved.key);
+        }
+        for (idx, partner) in chosen {
+            self.members[idx].start_resume(partner, now);
+        }
+        self.run(now)
+    }
+
+    /// Whether member `id` is resuming after a restart ([`Lacp::resume`]):
+    /// waiting for the first LACPDU from its saved partner.
+    pub fn member_resuming(&self, id: MemberId) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.id == id && m.resume.is_some())
     }
 
     /// Run the timers.
@@ -439,7 +638,7 @@ impl Lacp {
         if self.cfg.key != 0 {
             self.cfg.key
         } else {
-            self.members.first().map_or(0, |m| m.cfg.port_id)
+            self.auto_key.unwrap_or(0)
         }
     }
 

@@ -7,9 +7,12 @@
 //! working aggregate is never abandoned for a new partner), then the port
 //! with the best LACP priority, as OVS does (the port priority and number of
 //! whichever side, actor or partner, has the better system priority). Every
-//! candidate whose partner has the lead's system priority, system ID and key
-//! is selected. An individual partner port (aggregation flag clear)
-//! aggregates with nobody: it is selected only when it is the lead, alone.
+//! candidate whose partner has the lead's system ID and key is selected.
+//! The partner's system priority is not compared: one system has one, and
+//! while a partner changes it, its ports announce the new value one LACPDU
+//! at a time; comparing it would drop the ports not yet updated. An
+//! individual partner port (aggregation flag clear) aggregates with
+//! nobody: it is selected only when it is the lead, alone.
 
 use super::member::Member;
 use super::status::MuxState;
@@ -41,9 +44,10 @@ fn priority(actor: &LacpInfo, partner: &LacpInfo) -> (u16, MacAddr, u16, u16) {
     )
 }
 
-/// Same partner aggregate: system priority, system ID and key.
+/// Same partner aggregate: system ID and key (see the module docs for
+/// why not the system priority).
 fn same_aggregate(a: &LacpInfo, b: &LacpInfo) -> bool {
-    a.sys_priority == b.sys_priority && a.sys_id == b.sys_id && a.key == b.key
+    a.sys_id == b.sys_id && a.key == b.key
 }
 
 /// Set `selected` on every member; `actor(m)` is what member `m` sends about

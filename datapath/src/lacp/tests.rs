@@ -805,8 +805,20 @@ fn key_follows_first_member_unless_configured() {
         .chain(sent(&a, 1).iter())
         .all(|p| p.actor.key == 30));
     assert_eq!(l.status().key, Some(30));
+    // The key member leaves: the key stays, so member 1 changes nothing
+    // (a new key would make its partner re-select it).
     let a = l.remove_member(3);
-    assert_eq!(sent(&a, 1)[0].actor.key, 10, "new key announced at once");
+    assert!(sent(&a, 1).is_empty(), "{a:?}");
+    assert_eq!(l.status().key, Some(30));
+    assert_eq!(l.status().member(1).unwrap().actor.key, 30);
+    // Nor does changing the first member's port ID.
+    l.add_member(1, member(11), ms(0));
+    assert_eq!(l.status().key, Some(30));
+    // Once the bond is empty, the next first member sets it again.
+    l.remove_member(1);
+    assert_eq!(l.status().key, None);
+    l.add_member(1, member(10), ms(0));
+    assert_eq!(l.status().key, Some(10));
     let a = l.reconfigure(
         LacpConfig {
             key: 777,
@@ -866,4 +878,414 @@ fn display_strings() {
     assert_eq!(l.status().lacp_time(), "fast");
     assert_eq!(LacpConfig::default_system_priority(1), 65535);
     assert_eq!(LacpConfig::default_system_priority(2), 65534);
+}
+
+// ---- resume after a restart ------------------------------------------------
+
+/// A fresh machine like `negotiated_one`'s, with member 1, carrier up,
+/// nothing sent yet.
+fn fresh_one(fast: bool, now: Millis) -> Lacp {
+    let mut l = Lacp::new(cfg(LacpMode::Active, fast));
+    l.add_member(1, member(1), now);
+    l
+}
+
+/// The partner of `negotiated_one`, as it describes itself.
+fn their_in_sync() -> LacpInfo {
+    their_port(7, 9, IN_SYNC)
+}
+
+#[test]
+fn saved_state_of_a_negotiated_member() {
+    let (l, _) = negotiated_one(true);
+    let s = l.saved();
+    assert_eq!(s.config, cfg(LacpMode::Active, true));
+    assert_eq!(s.key, 1);
+    assert_eq!(
+        s.members,
+        vec![LacpSavedMember {
+            id: 1,
+            config: member(1),
+            partner: their_in_sync(),
+        }]
+    );
+    // Nothing enabled, nothing saved but the settings.
+    let fresh = fresh_one(true, ms(0));
+    assert!(fresh.saved().members.is_empty());
+}
+
+#[test]
+fn resume_then_confirmation_enables_at_once() {
+    let (old, t) = negotiated_one(true);
+    let saved = old.saved();
+    let now = t + 800;
+    let mut l = fresh_one(true, now);
+    let a = l.resume(&saved, now);
+    assert!(a.enabled_changed.is_empty());
+    assert!(l.member_resuming(1) && !l.member_enabled(1));
+    assert!(l.negotiated(), "a resuming member is selected");
+    let p = sent(&a, 1);
+    assert_eq!(p.len(), 1, "a LACPDU at once");
+    let old_actor = member_status(&old, 1).actor;
+    assert_eq!(
+        p[0].actor,
+        LacpInfo {
+            state: old_actor.state.with(LacpState::EXPIRED),
+            ..old_actor
+        }
+    );
+    assert_eq!(
+        p[0].partner,
+        LacpInfo {
+            state: IN_SYNC.without(LacpState::SYNCHRONIZATION),
+            ..their_in_sync()
+        }
+    );
+    let s = member_status(&l, 1);
+    assert_eq!(
+        (s.rx_state, s.mux_state),
+        (RxState::Expired, MuxState::Distributing)
+    );
+    assert!(s.attached && !s.may_enable);
+    // Saving now gives what was saved: a second restart loses nothing.
+    assert_eq!(l.saved(), saved);
+    // The partner answers (it still knows us exactly).
+    let a = l.rx_frame(1, &pdu(their_in_sync(), p[0].actor), now + 1);
+    assert_eq!(a.enabled_changed, vec![(1, true)]);
+    assert!(!l.member_resuming(1));
+    let s = member_status(&l, 1);
+    assert_eq!(
+        (s.rx_state, s.mux_state),
+        (RxState::Current, MuxState::Distributing)
+    );
+    // No longer expired: said at once.
+    assert!(sent(&a, 1).iter().all(|p| !p.actor.state.is_expired()));
+    assert_eq!(sent(&a, 1).len(), 1);
+    assert_eq!(l.saved(), saved);
+}
+
+#[test]
+fn resume_needs_the_first_lacpdu_to_confirm() {
+    let (old, t) = negotiated_one(true);
+    let saved = old.saved();
+    let ours = member_status(&old, 1).actor;
+    let cases: Vec<(&str, LacpInfo, LacpInfo)> = vec![
+        (
+            "partner not in sync",
+            their_port(7, 9, IN_SYNC.without(LacpState::SYNCHRONIZATION)),
+            ours,
+        ),
+        ("another partner port", their_port(8, 9, IN_SYNC), ours),
+        ("another partner key", their_port(7, 10, IN_SYNC), ours),
+        (
+            "another partner system",
+            LacpInfo {
+                sys_id: MacAddr([0x02, 0, 0, 0, 0, 0xcc]),
+                ..their_in_sync()
+            },
+            ours,
+        ),
+        (
+            "another partner port priority",
+            LacpInfo {
+                port_priority: 1,
+                ..their_in_sync()
+            },
+            ours,
+        ),
+        (
+            "another partner system priority",
+            LacpInfo {
+                sys_priority: 1,
+                ..their_in_sync()
+            },
+            ours,
+        ),
+        (
+            "partner has our key wrong",
+            their_in_sync(),
+            LacpInfo {
+                key: ours.key + 1,
+                ..ours
+            },
+        ),
+        (
+            "partner has our port wrong",
+            their_in_sync(),
+            LacpInfo { port_id: 2, ..ours },
+        ),
+    ];
+    for (what, actor, view) in cases {
+        let now = t + 800;
+        let mut l = fresh_one(true, now);
+        l.resume(&saved, now);
+        assert!(l.member_resuming(1), "{what}");
+        let a = l.rx_frame(1, &pdu(actor, view), now + 1);
+        assert!(a.enabled_changed.is_empty(), "{what}: {a:?}");
+        assert!(!l.member_resuming(1), "{what}");
+        let s = member_status(&l, 1);
+        assert!(
+            s.mux_state <= MuxState::Waiting,
+            "{what}: back through DETACHED"
+        );
+        assert!(
+            !s.actor.state.is_synchronized(),
+            "{what}: we say so at once"
+        );
+        assert!(
+            sent(&a, 1).iter().all(|p| !p.actor.state.is_synchronized()),
+            "{what}"
+        );
+        // From now on the partner behaves: still the aggregate wait.
+        let mut at = None;
+        let mut time = now + 1;
+        for _ in 0..12 {
+            time = time + 250;
+            let ours = member_status(&l, 1).actor;
+            let a = l.rx_frame(1, &pdu(their_in_sync(), ours), time);
+            let b = l.tick(time);
+            if a.enabled_changed.contains(&(1, true)) || b.enabled_changed.contains(&(1, true)) {
+                at.get_or_insert(time);
+            }
+        }
+        let at = at.unwrap_or_else(|| panic!("{what}: never enabled"));
+        assert!(
+            at >= now + 1 + AGGREGATE_WAIT_MS,
+            "{what}: enabled at {at:?}"
+        );
+    }
+}
+
+#[test]
+fn resume_times_out_into_defaulted() {
+    let (old, t) = negotiated_one(true);
+    let now = t + 800;
+    let mut l = fresh_one(true, now);
+    l.resume(&old.saved(), now);
+    let mut d = l.next_deadline().unwrap();
+    while d < now + RESUME_TIMEOUT_MS {
+        // Periodic LACPDUs (the partner asked for fast ones) in between.
+        assert!(l.tick(d).enabled_changed.is_empty());
+        assert!(l.member_resuming(1));
+        d = l.next_deadline().unwrap();
+    }
+    assert_eq!(
+        d,
+        now + RESUME_TIMEOUT_MS,
+        "next_deadline points at the timeout"
+    );
+    let a = l.tick(d);
+    assert!(a.enabled_changed.is_empty());
+    let s = member_status(&l, 1);
+    assert!(!l.member_resuming(1));
+    assert_eq!(
+        (s.rx_state, s.mux_state),
+        (RxState::Defaulted, MuxState::Detached)
+    );
+    assert_eq!((s.counters.link_expired, s.counters.link_defaulted), (0, 1));
+    assert!(!s.attached && !l.negotiated());
+    assert!(sent(&a, 1).iter().all(|p| !p.actor.state.is_synchronized()));
+    assert!(l.saved().members.is_empty());
+}
+
+#[test]
+fn carrier_loss_or_new_settings_end_a_resume() {
+    let (old, t) = negotiated_one(true);
+    let saved = old.saved();
+    let now = t + 800;
+    // Carrier down.
+    let mut l = fresh_one(true, now);
+    l.resume(&saved, now);
+    let a = l.set_carrier(1, false, now + 1);
+    assert!(a.enabled_changed.is_empty());
+    assert!(!l.member_resuming(1));
+    assert_eq!(member_status(&l, 1).mux_state, MuxState::Detached);
+    l.set_carrier(1, true, now + 2);
+    let ours = member_status(&l, 1).actor;
+    let a = l.rx_frame(1, &pdu(their_in_sync(), ours), now + 3);
+    assert!(
+        a.enabled_changed.is_empty(),
+        "normal negotiation: the aggregate wait"
+    );
+    assert_eq!(member_status(&l, 1).mux_state, MuxState::Waiting);
+    // New bond-wide settings.
+    let mut l = fresh_one(true, now);
+    l.resume(&saved, now);
+    l.reconfigure(cfg(LacpMode::Active, true), now + 1);
+    assert!(l.member_resuming(1), "the same settings change nothing");
+    let a = l.reconfigure(cfg(LacpMode::Passive, true), now + 1);
+    assert!(!l.member_resuming(1));
+    assert!(sent(&a, 1).iter().all(|p| !p.actor.state.is_synchronized()));
+    // New member settings.
+    let mut l = fresh_one(true, now);
+    l.resume(&saved, now);
+    l.add_member(1, member(1), now + 1);
+    assert!(l.member_resuming(1), "the same settings change nothing");
+    l.add_member(
+        1,
+        MemberConfig {
+            port_priority: 5,
+            ..member(1)
+        },
+        now + 1,
+    );
+    assert!(!l.member_resuming(1));
+    assert_eq!(member_status(&l, 1).mux_state, MuxState::Detached);
+}
+
+#[test]
+fn resume_is_refused_when_anything_differs() {
+    let (old, t) = negotiated_one(true);
+    let saved = old.saved();
+    let now = t + 800;
+    let refused = |l: &mut Lacp, s: &LacpSaved, what: &str| {
+        let a = l.resume(s, now);
+        assert!(a.is_empty(), "{what}: {a:?}");
+        assert!(!l.member_resuming(1), "{what}");
+    };
+    let mut l = Lacp::new(cfg(LacpMode::Active, false));
+    l.add_member(1, member(1), now);
+    refused(&mut l, &saved, "bond-wide settings");
+    let mut l = Lacp::new(cfg(LacpMode::Active, true));
+    l.add_member(
+        1,
+        MemberConfig {
+            mac: MacAddr([0x02, 0, 0, 0, 9, 9]),
+            ..member(1)
+        },
+        now,
+    );
+    refused(&mut l, &saved, "member settings");
+    let mut l = fresh_one(true, now);
+    l.set_carrier(1, false, now);
+    refused(&mut l, &saved, "carrier down");
+    let mut l = Lacp::new(cfg(LacpMode::Active, true));
+    l.add_member(2, member(1), now);
+    refused(&mut l, &saved, "another member id");
+    // Something was already heard on the member.
+    let mut l = fresh_one(true, now);
+    l.tick(now);
+    l.rx_frame(1, &pdu(their_in_sync(), LacpInfo::default()), now);
+    refused(&mut l, &saved, "already heard");
+    // A saved partner that cannot be one.
+    for (what, sys_id) in [("zero partner", MacAddr::ZERO), ("our own system", OUR_SYS)] {
+        let mut s = saved.clone();
+        s.members[0].partner.sys_id = sys_id;
+        refused(&mut fresh_one(true, now), &s, what);
+    }
+    // A configured key that is not the saved one.
+    let keyed = LacpConfig {
+        key: 44,
+        ..cfg(LacpMode::Active, true)
+    };
+    let s = LacpSaved {
+        config: keyed.clone(),
+        key: 45,
+        ..saved.clone()
+    };
+    let mut l = Lacp::new(keyed);
+    l.add_member(1, member(1), now);
+    refused(&mut l, &s, "configured key");
+    // At most once per member.
+    let mut l = fresh_one(true, now);
+    l.resume(&saved, now);
+    l.tick(now + RESUME_TIMEOUT_MS);
+    assert!(!l.member_resuming(1));
+    refused(&mut l, &saved, "second resume");
+}
+
+#[test]
+fn resume_after_a_late_carrier() {
+    let (old, t) = negotiated_one(true);
+    let now = t + 800;
+    let mut l = fresh_one(true, now);
+    l.set_carrier(1, false, now);
+    assert!(l.resume(&old.saved(), now).is_empty());
+    l.set_carrier(1, true, now + 100);
+    let a = l.resume(&old.saved(), now + 100);
+    assert!(l.member_resuming(1));
+    assert!(sent(&a, 1)[0].actor.state.is_synchronized());
+}
+
+#[test]
+fn resume_adopts_the_saved_automatic_key() {
+    // Before the restart: members 3 (port 30, the key) and 1 (port 10);
+    // member 3 was removed, the key stayed 30.
+    let mut old = Lacp::new(cfg(LacpMode::Active, true));
+    old.add_member(3, member(30), ms(0));
+    old.add_member(1, member(1), ms(0));
+    old.tick(ms(0));
+    let mut now = ms(0);
+    for _ in 0..10 {
+        now = now + 500;
+        let ours = member_status(&old, 1).actor;
+        old.rx_frame(1, &pdu(their_in_sync(), ours), now);
+        old.tick(now);
+    }
+    old.remove_member(3);
+    assert!(old.member_enabled(1));
+    let saved = old.saved();
+    assert_eq!(saved.key, 30);
+    // After it, the configuration has member 1 only: the key would be 1.
+    let now = now + 800;
+    let mut l = fresh_one(true, now);
+    assert_eq!(l.status().key, Some(1));
+    let a = l.resume(&saved, now);
+    assert_eq!(l.status().key, Some(30));
+    assert_eq!(sent(&a, 1)[0].actor.key, 30);
+    let ours = sent(&a, 1)[0].actor;
+    let a = l.rx_frame(1, &pdu(their_in_sync(), ours), now + 1);
+    assert_eq!(a.enabled_changed, vec![(1, true)]);
+    // Not once a partner was heard with the other key.
+    let mut l = Lacp::new(cfg(LacpMode::Active, true));
+    l.add_member(1, member(1), now);
+    l.add_member(2, member(2), now);
+    l.rx_frame(2, &pdu(their_port(8, 9, IN_SYNC), LacpInfo::default()), now);
+    assert!(l.resume(&saved, now).is_empty());
+    assert_eq!(l.status().key, Some(1));
+}
+
+#[test]
+fn causes_for_the_log() {
+    let (mut l, t) = negotiated_one(true);
+    let st = member_status(&l, 1);
+    assert_eq!(
+        st.cause(true),
+        "partner 02:00:00:00:00:bb port 7 in sync, collecting and distributing"
+    );
+    assert_eq!(st.cause(false), "mux state distributing");
+    let with = |f: &dyn Fn(&mut LacpMemberStatus)| {
+        let mut s = st.clone();
+        f(&mut s);
+        s.cause(false)
+    };
+    assert_eq!(with(&|s| s.carrier = false), "link down");
+    assert_eq!(with(&|s| s.rx_state = RxState::PortDisabled), "link down");
+    assert_eq!(
+        with(&|s| s.rx_state = RxState::Expired),
+        "no LACPDU from the partner within the timeout (expired)"
+    );
+    assert_eq!(
+        with(&|s| s.rx_state = RxState::Defaulted),
+        "no partner (defaulted)"
+    );
+    assert_eq!(
+        with(&|s| s.attached = false),
+        "not selected: partner 02:00:00:00:00:bb key 9 does not match the bond's aggregator"
+    );
+    assert_eq!(
+        with(&|s| s.partner.state = IN_SYNC.without(LacpState::SYNCHRONIZATION)),
+        "partner 02:00:00:00:00:bb port 7 is not in sync"
+    );
+    assert_eq!(
+        with(&|s| s.partner.state = IN_SYNC.without(LacpState::COLLECTING)),
+        "partner 02:00:00:00:00:bb port 7 is not collecting"
+    );
+    // From a real status after a real change: expiry.
+    let a = l.tick(t + SHORT_TIMEOUT_MS);
+    assert_eq!(a.enabled_changed, vec![(1, false)]);
+    assert_eq!(
+        member_status(&l, 1).cause(false),
+        "no LACPDU from the partner within the timeout (expired)"
+    );
 }

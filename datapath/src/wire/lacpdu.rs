@@ -96,6 +96,8 @@ mod field {
 /// A bitflags-like newtype: combine the named constants with `|`, test them
 /// with [`LacpState::contains`] or the named helpers.
 #[derive(Copy, Clone, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct LacpState(pub u8);
 
 impl LacpState {
@@ -260,6 +262,7 @@ impl fmt::Debug for LacpState {
 
 /// One side's information in a LACPDU (the Actor or Partner Information TLV).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LacpInfo {
     /// System priority: the system with the numerically lower (priority,
     /// system id) decides which links aggregate.

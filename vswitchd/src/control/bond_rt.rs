@@ -4,12 +4,13 @@
 
 use std::sync::Arc;
 
-use datapath::bond::{Bond, BondActions, BondConfig, BondEvent};
-use datapath::lacp::{Lacp, LacpActions, LacpConfig, LacpMemberStatus, MemberConfig, MemberId};
+use datapath::bond::{Bond, BondActions, BondConfig, RESTORE_WINDOW_MS};
+use datapath::lacp::{Lacp, LacpActions, LacpConfig, LacpSaved, MemberConfig, MemberId};
 use datapath::pipeline::BucketLoads;
 use datapath::time::Millis;
 use datapath::wire::lacpdu::FRAME_LEN;
 
+use super::bond_state::SavedBond;
 use super::bonds::Effects;
 
 /// One member as configured.
@@ -38,6 +39,10 @@ pub struct BondRt {
     last_loads: [u64; 256],
     pub(super) cfg: BondConfig,
     pub(super) lcfg: Option<LacpConfig>,
+    /// The saved LACP state this bond resumed from, and until when a
+    /// member whose carrier comes up late (a vhost-user guest
+    /// reconnecting) may still resume from it.
+    pending: Option<(LacpSaved, Millis)>,
 }
 
 impl BondRt {
@@ -102,7 +107,50 @@ impl BondRt {
             last_loads: [0; 256],
             cfg,
             lcfg,
+            pending: None,
         }
+    }
+
+    /// Take over from the daemon that saved `saved`: resume LACP on the
+    /// members whose saved partner and settings still hold (each is enabled
+    /// only once its partner's first LACPDU confirms it) and give the saved
+    /// bucket table back to its members as they are enabled. Call it right
+    /// after [`BondRt::new`], before anything else reaches the machines.
+    pub(super) fn resume(
+        &mut self,
+        name: &str,
+        saved: &SavedBond,
+        now: Millis,
+    ) -> (LacpActions, BondActions) {
+        let mut b = BondActions::default();
+        if let Some(t) = &saved.buckets {
+            match self.bond.restore(t, now) {
+                Ok(acts) => b.merge(acts),
+                Err(e) => crate::info!("bond {name}: saved bucket table not used: {e}"),
+            }
+        }
+        let (Some(lacp), Some(s)) = (self.lacp.as_mut(), &saved.lacp) else {
+            return (LacpActions::default(), b);
+        };
+        let l = lacp.resume(s, now);
+        let resuming: Vec<&str> = self
+            .members
+            .iter()
+            .filter(|m| lacp.member_resuming(m.id))
+            .map(|m| m.name.as_str())
+            .collect();
+        if !resuming.is_empty() {
+            crate::info!(
+                "bond {name}: resuming LACP on {} from the saved state, until the partner confirms",
+                resuming.join(", ")
+            );
+        } else if !s.members.is_empty() {
+            crate::info!(
+                "bond {name}: saved LACP state not used yet (settings changed or links down)"
+            );
+        }
+        self.pending = Some((s.clone(), now + RESTORE_WINDOW_MS));
+        (l, b)
     }
 
     /// Apply a configuration of the same mode and LACP on/off in place.
@@ -243,11 +291,40 @@ impl BondRt {
         }
         let mut b = self.bond.set_admin(m, admin, now);
         b.merge(self.bond.set_carrier(m, carrier, now));
-        let l = match self.lacp.as_mut() {
+        let mut l = match self.lacp.as_mut() {
             Some(l) => l.set_carrier(m, carrier && admin, now),
             None => LacpActions::default(),
         };
+        // A member whose link comes up soon after a restart may still
+        // resume; what the carrier change asked it to send is replaced by
+        // the resume's LACPDU.
+        if let (Some(lacp), Some((saved, until))) = (self.lacp.as_mut(), &self.pending) {
+            if carrier && admin && now < *until {
+                let r = lacp.resume(saved, now);
+                if lacp.member_resuming(m) {
+                    let name = self
+                        .members
+                        .iter()
+                        .find(|x| x.id == m)
+                        .map(|x| x.name.as_str());
+                    crate::info!(
+                        "member {}: resuming LACP from the saved state, until the partner confirms",
+                        name.unwrap_or("?")
+                    );
+                }
+                l.tx.retain(|(id, _)| !lacp.member_resuming(*id));
+                merge_lacp(&mut l, r);
+            }
+        }
         (l, b)
+    }
+
+    /// What a restarted daemon resumes from: see `bond_state`.
+    pub(super) fn saved(&self) -> SavedBond {
+        SavedBond {
+            lacp: self.lacp.as_ref().map(Lacp::saved),
+            buckets: self.bond.saved(),
+        }
     }
 
     /// A Slow Protocols frame received on member `m`.
@@ -295,7 +372,7 @@ impl BondRt {
                 let why = status
                     .as_ref()
                     .and_then(|s| s.member(*m))
-                    .map(|ms| lacp_cause(ms, *en))
+                    .map(|ms| ms.cause(*en))
                     .unwrap_or_else(|| "removed from the bond".into());
                 crate::info!(
                     "bond {name}: member {who}: LACP {} ({why})",
@@ -310,7 +387,11 @@ impl BondRt {
             }
         }
         for e in &b.events {
-            crate::info!("bond {name}: {}", bond_event_text(e, self));
+            let member = |m: MemberId| {
+                self.member_name(m)
+                    .map_or_else(|| m.to_string(), str::to_string)
+            };
+            crate::info!("bond {name}: {}", e.text(&member));
         }
         fx.changed = b.changed;
         if b.send_learning_packets {
@@ -333,65 +414,5 @@ fn lacp_time(c: &LacpConfig) -> &'static str {
         "fast"
     } else {
         "slow"
-    }
-}
-
-/// Why LACP enabled or disabled a member, from its status after the change.
-fn lacp_cause(m: &LacpMemberStatus, enabled: bool) -> String {
-    use datapath::lacp::RxState;
-    let p = &m.partner;
-    if enabled {
-        return format!(
-            "partner {} port {} in sync, collecting and distributing",
-            p.sys_id, p.port_id
-        );
-    }
-    if !m.carrier {
-        return "link down".into();
-    }
-    match m.rx_state {
-        RxState::PortDisabled => "link down".into(),
-        RxState::Expired => "no LACPDU from the partner within the timeout (expired)".into(),
-        RxState::Defaulted => "no partner (defaulted)".into(),
-        RxState::Current if !m.attached => format!(
-            "not selected: partner {} key {} does not match the bond's aggregator",
-            p.sys_id, p.key
-        ),
-        RxState::Current if !p.state.is_synchronized() => {
-            format!("partner {} port {} is not in sync", p.sys_id, p.port_id)
-        }
-        RxState::Current if !p.state.is_collecting() => {
-            format!("partner {} port {} is not collecting", p.sys_id, p.port_id)
-        }
-        RxState::Current => format!("mux state {}", m.mux_state),
-    }
-}
-
-/// A bond event for the log, with member names instead of numbers.
-fn bond_event_text(e: &BondEvent, rt: &BondRt) -> String {
-    use datapath::bond::BondEvent as E;
-    let name = |m: MemberId| {
-        rt.member_name(m)
-            .map(str::to_string)
-            .unwrap_or_else(|| m.to_string())
-    };
-    let opt = |m: Option<MemberId>| m.map_or_else(|| "none".to_string(), name);
-    let text = e.to_string();
-    match e {
-        E::DelayStarted { member, .. }
-        | E::DelayCancelled { member, .. }
-        | E::MemberEnabled { member, .. }
-        | E::MemberDisabled { member, .. } => text.replacen(
-            &format!("member {member}:"),
-            &format!("member {}:", name(*member)),
-            1,
-        ),
-        E::ActiveChanged { from, to: Some(to) } => {
-            format!("active member is now {} (was {})", name(*to), opt(*from))
-        }
-        E::BucketsMoved { from, to, count } => {
-            format!("moved {count} hashes from {} to {}", opt(*from), opt(*to))
-        }
-        _ => text,
     }
 }

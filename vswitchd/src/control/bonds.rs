@@ -24,6 +24,7 @@ use datapath::wire::lacpdu::FRAME_LEN;
 use datapath::wire::MacAddr;
 
 use super::bond_rt::{BondRt, MemberSpec};
+use super::bond_state::SavedBonds;
 use super::bridges::Bridges;
 
 /// What the machines decided, for the caller to carry out.
@@ -59,6 +60,9 @@ pub struct MemberLink {
 #[derive(Debug, Default)]
 pub struct Bonds {
     map: BTreeMap<String, BondRt>,
+    /// What the previous daemon saved, taken by each bond when it is built
+    /// for the first time.
+    saved: SavedBonds,
 }
 
 /// A MAC for a member whose device is not open (it sends nothing then).
@@ -97,6 +101,20 @@ fn member_specs(
 }
 
 impl Bonds {
+    /// Resume from `saved` (what the previous daemon saved): each bond
+    /// takes its part when it is first built.
+    pub fn resume_from(&mut self, saved: SavedBonds) {
+        self.saved = saved;
+    }
+
+    /// Every bond's state to save for the next daemon.
+    pub fn saved(&self) -> SavedBonds {
+        self.map
+            .iter()
+            .map(|(n, rt)| (n.clone(), rt.saved()))
+            .collect()
+    }
+
     /// The bond port `name`.
     pub fn get(&self, name: &str) -> Option<&BondRt> {
         self.map.get(name)
@@ -148,8 +166,12 @@ impl Bonds {
             };
             if let Some(why) = rebuild {
                 let n = members.len();
-                let rt = BondRt::new(cfg, lcfg, members, &carrier, slots, now);
+                let mut rt = BondRt::new(cfg, lcfg, members, &carrier, slots, now);
                 crate::info!("bond {}: {why} ({n} members)", port.name);
+                if let Some(saved) = self.saved.remove(&port.name) {
+                    let (l, b) = rt.resume(&port.name, &saved, now);
+                    fx.merge(rt.effects(&port.name, l, b, now));
+                }
                 self.map.insert(port.name.clone(), rt);
                 fx.changed = true;
                 continue;
@@ -172,6 +194,8 @@ impl Bonds {
             fx.merge(rfx);
             fx.changed = true;
         }
+        // Only bonds built at start resume.
+        self.saved.clear();
         let before = self.map.len();
         self.map.retain(|n, _| keep.contains(n));
         fx.changed |= before != self.map.len();

@@ -20,6 +20,7 @@
 //! deadlines, link polling, rebalancing, and MAC aging once a second.
 
 mod bond_rt;
+mod bond_state;
 mod bonds;
 mod bridges;
 mod commands;
@@ -37,9 +38,9 @@ use ctl::env::{GlobalRuntime, InterfaceRuntime, PortRuntime};
 use ctl::proto::{CommitError, Request, Response};
 use ctl::runtime::{RuntimeCommand, RuntimeHandler, RuntimeOutput};
 use datapath::time::Millis;
-use datapath::wire::MacAddr;
 
 use crate::clock::Clock;
+use bond_state::BondStateFile;
 use bonds::{Bonds, Effects, MemberLink};
 use bridges::Bridges;
 use devices::Devices;
@@ -64,6 +65,8 @@ pub struct Control {
     devices: Devices,
     bridges: Bridges,
     bonds: Bonds,
+    /// The bonds' state for the next daemon (`bond_state`).
+    bond_state: BondStateFile,
     port_counters: PortCounters,
     baselines: PmdBaselines,
     generation: u64,
@@ -74,15 +77,23 @@ pub struct Control {
 }
 
 impl Control {
-    /// A control thread for `db`, persisted at `conf_path`.
+    /// A control thread for `db`, persisted at `conf_path`; the bonds
+    /// resume from the state saved next to it.
     pub fn new(db: Db, conf_path: PathBuf) -> Control {
+        let state_dir = conf_path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), PathBuf::from);
+        let (bond_state, saved) = BondStateFile::open(&state_dir);
+        let mut bonds = Bonds::default();
+        bonds.resume_from(saved);
         Control {
             db,
             conf_path,
             clock: Clock::new(),
             devices: Devices::new(),
             bridges: Bridges::default(),
-            bonds: Bonds::default(),
+            bonds,
+            bond_state,
             port_counters: PortCounters::new(),
             baselines: PmdBaselines::new(),
             generation: 0,
@@ -183,7 +194,8 @@ impl Control {
         self.publish();
     }
 
-    /// Have the devices do what the machines decided.
+    /// Have the devices do what the machines decided, and keep what the
+    /// next daemon resumes from up to date.
     fn carry_out(&mut self, fx: Effects) {
         for (iface, frame) in &fx.frames {
             self.devices.send_frame(iface, frame);
@@ -192,57 +204,36 @@ impl Control {
             self.send_learning_packets(bond);
         }
         self.dirty |= fx.changed;
+        self.bond_state.update(self.bonds.saved());
     }
 
     /// After an active-backup or balance-slb bond moved traffic to other
     /// members, tell the physical switch where every station behind the
-    /// other ports now is: one RARP per MAC entry, sent on the member that
-    /// now carries that station's traffic (as OVS does).
+    /// other ports now is ([`datapath::bond::learning_packets`]: one RARP
+    /// per MAC entry, on the member that now carries that station's
+    /// traffic, as OVS does).
     fn send_learning_packets(&mut self, bond: &str) {
-        const MAX_FRAMES: usize = 4096;
         let Some(bridge) = self.db.port(bond).map(|(b, _)| b.name.clone()) else {
             return;
         };
-        let (Some((bond_no, vlan_cfg)), Some(table), Some(b)) = (
+        let (Some((bond_no, vlan)), Some(table), Some(b)) = (
             self.bridges.port(&bridge, bond),
             self.bridges.mac_table(&bridge),
             self.bonds.get(bond),
         ) else {
             return;
         };
-        let view = b.bond().view();
-        if view.lacp_negotiated || !view.up {
-            return;
+        let entries = table.entries(self.clock.now());
+        let frames: Vec<(String, Vec<u8>)> =
+            datapath::bond::learning_packets(&b.bond().view(), bond_no, vlan, entries)
+                .into_iter()
+                .filter_map(|(m, f)| Some((b.member_name(m)?.to_string(), f)))
+                .collect();
+        for (iface, f) in &frames {
+            self.devices.send_frame(iface, f);
         }
-        let now = self.clock.now();
-        let mut frames: Vec<(String, Vec<u8>)> = Vec::new();
-        for e in table
-            .entries(now)
-            .into_iter()
-            .filter(|e| e.port != bond_no)
-            .take(MAX_FRAMES)
-        {
-            let tag = match vlan_cfg.egress(e.vlan) {
-                datapath::vlan::EgressAction::Drop => continue,
-                datapath::vlan::EgressAction::Untagged => None,
-                datapath::vlan::EgressAction::Tagged => Some(e.vlan),
-            };
-            let h = datapath::hash::slb(e.mac, e.vlan, view.hash_basis);
-            let member = match view.mode {
-                datapath::bond::BondMode::BalanceSlb => view.member_for_hash(h),
-                _ => view.active_member(),
-            };
-            let Some(iface) = member.and_then(|m| b.member_name(m)) else {
-                continue;
-            };
-            frames.push((iface.to_string(), rarp(e.mac, tag)));
-        }
-        let n = frames.len();
-        for (iface, f) in frames {
-            self.devices.send_frame(&iface, &f);
-        }
-        if n > 0 {
-            crate::info!("bond {bond}: sent {n} learning packets");
+        if !frames.is_empty() {
+            crate::info!("bond {bond}: sent {} learning packets", frames.len());
         }
     }
 
@@ -307,23 +298,4 @@ impl ctl::proto::Daemon for Control {
         self.apply();
         durable
     }
-}
-
-/// A RARP frame announcing `mac` (optionally 802.1Q-tagged), padded to 60
-/// bytes before the tag.
-fn rarp(mac: MacAddr, vlan: Option<u16>) -> Vec<u8> {
-    let mut f = Vec::with_capacity(64);
-    f.extend_from_slice(&MacAddr::BROADCAST.0);
-    f.extend_from_slice(&mac.0);
-    if let Some(v) = vlan {
-        f.extend_from_slice(&[0x81, 0x00]);
-        f.extend_from_slice(&(v & 0xfff).to_be_bytes());
-    }
-    f.extend_from_slice(&[0x80, 0x35, 0, 1, 0x08, 0x00, 6, 4, 0, 3]);
-    f.extend_from_slice(&mac.0);
-    f.extend_from_slice(&[0; 4]);
-    f.extend_from_slice(&mac.0);
-    f.extend_from_slice(&[0; 4]);
-    f.resize(60 + if vlan.is_some() { 4 } else { 0 }, 0);
-    f
 }
