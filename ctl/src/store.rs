@@ -319,16 +319,15 @@ fn save_with(
     temp_name: &dyn Fn(&Path) -> PathBuf,
     sync: &dyn Fn(&Path) -> io::Result<()>,
 ) -> Result<(), SaveError> {
-    let not_saved = |err: io::Error| SaveError::NotSaved {
-        path: path.to_path_buf(),
-        err,
-    };
     let mut text = serde_json::to_vec_pretty(&FileOut {
         format: FORMAT,
         version: VERSION,
         db,
     })
-    .map_err(|e| not_saved(io::Error::new(io::ErrorKind::InvalidData, e)))?;
+    .map_err(|e| SaveError::NotSaved {
+        path: path.to_path_buf(),
+        err: io::Error::new(io::ErrorKind::InvalidData, e),
+    })?;
     text.push(b'\n');
     write_atomic_with(path, &text, temp_name, sync)
 }

@@ -2,252 +2,21 @@
 //! fed to the `rx_frame` of the member at the other end of that "cable".
 //! Time is a fake clock that jumps from one `next_deadline` to the next, so
 //! the tests also check that `next_deadline` never oversleeps a timer.
+//!
+//! The harness (`Net`, `pair`, `assert_fully_negotiated`, ...) is the
+//! shared `lacp_net` module.
 
-use std::collections::{HashMap, VecDeque};
+mod lacp_net;
 
 use datapath::lacp::{
-    Lacp, LacpActions, LacpConfig, LacpMode, MemberConfig, MemberId, MuxState, RxState,
-    AGGREGATE_WAIT_MS, DEFAULT_PORT_PRIORITY, FAST_PERIODIC_MS, LONG_TIMEOUT_MS, SHORT_TIMEOUT_MS,
-    SLOW_PERIODIC_MS,
+    Lacp, LacpConfig, LacpMode, MemberConfig, MemberId, MuxState, RxState, AGGREGATE_WAIT_MS,
+    FAST_PERIODIC_MS, LONG_TIMEOUT_MS, SHORT_TIMEOUT_MS, SLOW_PERIODIC_MS,
 };
 use datapath::time::Millis;
 use datapath::wire::lacpdu::{LacpInfo, LacpState, Lacpdu};
 use datapath::wire::marker::{MarkerKind, MarkerPdu};
 use datapath::wire::MacAddr;
-
-/// One end of a cable: (node index, member id).
-type End = (usize, MemberId);
-
-#[derive(Debug)]
-struct Cable {
-    ends: [End; 2],
-    up: bool,
-    /// Lose every other frame in each direction (deterministically).
-    lossy: bool,
-    /// Frames sent from `ends[0]` and from `ends[1]`.
-    carried: [u64; 2],
-}
-
-/// A frame that went out.
-#[derive(Debug, Clone)]
-struct Sent {
-    at: Millis,
-    from: End,
-    frame: [u8; 124],
-    delivered: bool,
-}
-
-struct Net {
-    now: Millis,
-    nodes: Vec<Lacp>,
-    cables: Vec<Cable>,
-    log: Vec<Sent>,
-    /// `enabled` per member as the actions reported it.
-    enabled: HashMap<End, bool>,
-}
-
-fn sys(n: u8) -> MacAddr {
-    MacAddr([0x02, 0, 0, 0, 0, n])
-}
-
-fn config(system: u8, mode: LacpMode, fast: bool) -> LacpConfig {
-    LacpConfig {
-        mode,
-        fast,
-        ..LacpConfig::new(sys(system))
-    }
-}
-
-fn member_cfg(node: usize, id: MemberId) -> MemberConfig {
-    MemberConfig {
-        port_id: id,
-        port_priority: DEFAULT_PORT_PRIORITY,
-        mac: MacAddr([0x02, 0, 0, node as u8 + 1, 0, id as u8]),
-    }
-}
-
-impl Net {
-    fn new(cfgs: Vec<LacpConfig>) -> Net {
-        Net {
-            now: Millis::ZERO,
-            nodes: cfgs.into_iter().map(Lacp::new).collect(),
-            cables: Vec::new(),
-            log: Vec::new(),
-            enabled: HashMap::new(),
-        }
-    }
-
-    /// Add member `a.1` to node `a.0` and `b.1` to `b.0`, cabled together.
-    fn cable(&mut self, a: End, b: End) {
-        let now = self.now;
-        for (node, id) in [a, b] {
-            if !self.nodes[node].members().any(|m| m == id) {
-                self.nodes[node].add_member(id, member_cfg(node, id), now);
-            }
-        }
-        self.cables.push(Cable {
-            ends: [a, b],
-            up: true,
-            lossy: false,
-            carried: [0; 2],
-        });
-    }
-
-    /// Cut or restore the cable at `end` without telling either side (as if
-    /// frames were lost; carrier stays up).
-    fn set_cable(&mut self, end: End, up: bool) {
-        for c in &mut self.cables {
-            if c.ends.contains(&end) {
-                c.up = up;
-            }
-        }
-    }
-
-    /// Where a frame sent at `end` arrives, if it does.
-    fn carry(&mut self, end: End) -> Option<End> {
-        let c = self
-            .cables
-            .iter_mut()
-            .find(|c| c.up && c.ends.contains(&end))?;
-        let from = usize::from(c.ends[1] == end);
-        c.carried[from] += 1;
-        if c.lossy && c.carried[from] % 2 == 0 {
-            return None;
-        }
-        Some(c.ends[1 - from])
-    }
-
-    /// Carry out `actions` of `node`, and everything they cause, at `now`.
-    fn deliver(&mut self, node: usize, actions: LacpActions) {
-        // First in, first out: a cable never reorders frames.
-        let mut queue = VecDeque::from([(node, actions)]);
-        let mut rounds = 0;
-        while let Some((node, actions)) = queue.pop_front() {
-            rounds += 1;
-            assert!(rounds < 10_000, "frames ping-pong forever");
-            for (id, on) in actions.enabled_changed {
-                let prev = self.enabled.insert((node, id), on).unwrap_or(false);
-                assert_ne!(prev, on, "enabled_changed repeated a value for {node}/{id}");
-            }
-            for (id, frame) in actions.tx {
-                let to = self.carry((node, id));
-                self.log.push(Sent {
-                    at: self.now,
-                    from: (node, id),
-                    frame,
-                    delivered: to.is_some(),
-                });
-                if let Some((pn, pid)) = to {
-                    let a = self.nodes[pn].rx_frame(pid, &frame, self.now);
-                    queue.push_back((pn, a));
-                }
-            }
-        }
-    }
-
-    fn tick_all(&mut self) {
-        for n in 0..self.nodes.len() {
-            let a = self.nodes[n].tick(self.now);
-            self.deliver(n, a);
-        }
-    }
-
-    /// Run every node up to and including time `t`, waking each time one
-    /// asks to through `next_deadline`.
-    fn run_until(&mut self, t: Millis) {
-        let mut steps = 0;
-        loop {
-            let next = self.nodes.iter().filter_map(Lacp::next_deadline).min();
-            match next {
-                Some(d) if d <= t => {
-                    steps += 1;
-                    assert!(steps < 1_000_000, "next_deadline never moves on");
-                    assert!(
-                        d >= self.now,
-                        "deadline {d:?} in the past (now {:?})",
-                        self.now
-                    );
-                    self.now = d;
-                    self.tick_all();
-                }
-                _ => break,
-            }
-        }
-        self.now = t;
-        self.tick_all();
-    }
-
-    fn run_for(&mut self, ms: u64) {
-        self.run_until(self.now + ms);
-    }
-
-    fn lacp(&self, node: usize) -> &Lacp {
-        &self.nodes[node]
-    }
-
-    fn all_enabled(&self, node: usize) -> bool {
-        let l = self.lacp(node);
-        l.members().all(|m| l.member_enabled(m))
-    }
-
-    /// LACPDUs sent from `end` at or after `since`.
-    fn lacpdus_from(&self, end: End, since: Millis) -> Vec<(Millis, Lacpdu)> {
-        self.log
-            .iter()
-            .filter(|s| s.from == end && s.at >= since)
-            .filter_map(|s| Lacpdu::parse(&s.frame).ok().map(|p| (s.at, p)))
-            .collect()
-    }
-
-    /// When the last frame from `end` reached its peer.
-    fn last_delivery_from(&self, end: End) -> Millis {
-        self.log
-            .iter()
-            .rev()
-            .find(|s| s.from == end && s.delivered)
-            .map(|s| s.at)
-            .unwrap()
-    }
-
-    fn rx_state(&self, end: End) -> RxState {
-        self.lacp(end.0).status().member(end.1).unwrap().rx_state
-    }
-}
-
-/// Two nodes (systems 1 and 2) with `n` cables: member i of node 0 to
-/// member i of node 1.
-fn pair(a: LacpConfig, b: LacpConfig, n: u16) -> Net {
-    let mut net = Net::new(vec![a, b]);
-    for i in 1..=n {
-        net.cable((0, i), (1, i));
-    }
-    net
-}
-
-fn assert_fully_negotiated(net: &Net, node: usize, peer: usize) {
-    let l = net.lacp(node);
-    let st = l.status();
-    assert!(st.negotiated, "node {node} not negotiated: {st:#?}");
-    for m in &st.members {
-        assert!(m.may_enable, "node {node} member {}: {m:#?}", m.id);
-        assert!(l.member_enabled(m.id));
-        assert_eq!(
-            net.enabled.get(&(node, m.id)),
-            Some(&true),
-            "actions said so"
-        );
-        assert_eq!(m.rx_state, RxState::Current);
-        assert_eq!(m.mux_state, MuxState::Distributing);
-        assert!(m.attached);
-        assert!(m.actor.state.contains(
-            LacpState::SYNCHRONIZATION | LacpState::COLLECTING | LacpState::DISTRIBUTING
-        ));
-        // What we know of the partner is exactly what it says of itself.
-        let other = net.lacp(peer).status();
-        let theirs = other.members.iter().find(|p| p.id == m.id).unwrap();
-        assert_eq!(m.partner, theirs.actor, "node {node} member {}", m.id);
-    }
-}
+use lacp_net::{assert_fully_negotiated, config, member_cfg, pair, sys, Net};
 
 #[test]
 fn active_active_negotiates_fast_and_slow() {
@@ -255,7 +24,7 @@ fn active_active_negotiates_fast_and_slow() {
         let mut net = pair(
             config(1, LacpMode::Active, fast),
             config(2, LacpMode::Active, fast),
-            3,
+            &[1, 2, 3],
         );
         net.run_for(AGGREGATE_WAIT_MS + 2_000);
         assert_fully_negotiated(&net, 0, 1);
@@ -277,7 +46,7 @@ fn active_passive_negotiates() {
         (LacpMode::Active, LacpMode::Passive),
         (LacpMode::Passive, LacpMode::Active),
     ] {
-        let mut net = pair(config(1, a, false), config(2, b, false), 2);
+        let mut net = pair(config(1, a, false), config(2, b, false), &[1, 2]);
         net.run_for(AGGREGATE_WAIT_MS + 2_000);
         assert_fully_negotiated(&net, 0, 1);
         assert_fully_negotiated(&net, 1, 0);
@@ -292,7 +61,7 @@ fn passive_passive_never_negotiates() {
     let mut net = pair(
         config(1, LacpMode::Passive, true),
         config(2, LacpMode::Passive, true),
-        2,
+        &[1, 2],
     );
     net.run_for(10 * LONG_TIMEOUT_MS);
     assert!(
@@ -315,7 +84,7 @@ fn partner_loss_fast_expires_at_3s_and_defaults_at_6s() {
     let mut net = pair(
         config(1, LacpMode::Active, true),
         config(2, LacpMode::Active, true),
-        2,
+        &[1, 2],
     );
     net.run_for(AGGREGATE_WAIT_MS + 2_000);
     assert_fully_negotiated(&net, 0, 1);
@@ -357,7 +126,7 @@ fn partner_loss_slow_expires_at_90s() {
     let mut net = pair(
         config(1, LacpMode::Active, false),
         config(2, LacpMode::Active, false),
-        1,
+        &[1],
     );
     net.run_for(AGGREGATE_WAIT_MS + 2_000);
     assert_fully_negotiated(&net, 0, 1);
@@ -388,7 +157,7 @@ fn lossy_cables_still_negotiate() {
         let mut net = pair(
             config(1, LacpMode::Active, fast),
             config(2, LacpMode::Active, fast),
-            2,
+            &[1, 2],
         );
         for c in &mut net.cables {
             c.lossy = true;
@@ -419,7 +188,7 @@ fn periodic_rate_matches_fast_and_slow() {
     let mut net = pair(
         config(1, LacpMode::Active, true),
         config(2, LacpMode::Active, false),
-        1,
+        &[1],
     );
     net.run_for(AGGREGATE_WAIT_MS + 2_000);
     assert_fully_negotiated(&net, 0, 1);
@@ -465,7 +234,7 @@ fn never_more_than_three_lacpdus_per_second() {
     let mut net = pair(
         config(1, LacpMode::Active, true),
         config(2, LacpMode::Active, true),
-        4,
+        &[1, 2, 3, 4],
     );
     // Negotiation plus churn: a cable flaps while the rest negotiate.
     net.run_for(1_500);
@@ -605,7 +374,7 @@ fn own_system_is_never_selected() {
     let mut net = pair(
         config(1, LacpMode::Active, true),
         config(1, LacpMode::Active, true),
-        2,
+        &[1, 2],
     );
     net.run_for(10 * SHORT_TIMEOUT_MS);
     assert!(!net.lacp(0).negotiated() && !net.lacp(1).negotiated());
@@ -617,7 +386,7 @@ fn malformed_lacpdus_are_counted_and_change_nothing() {
     let mut net = pair(
         config(1, LacpMode::Active, true),
         config(2, LacpMode::Active, true),
-        2,
+        &[1, 2],
     );
     net.run_for(AGGREGATE_WAIT_MS + 2_000);
     assert_fully_negotiated(&net, 0, 1);
@@ -691,7 +460,7 @@ fn marker_request_is_answered_on_the_same_member() {
     let mut net = pair(
         config(1, LacpMode::Active, true),
         config(2, LacpMode::Active, true),
-        2,
+        &[1, 2],
     );
     net.run_for(AGGREGATE_WAIT_MS + 2_000);
     let req = MarkerPdu {
@@ -737,7 +506,7 @@ fn carrier_down_and_up() {
     let mut net = pair(
         config(1, LacpMode::Active, true),
         config(2, LacpMode::Active, true),
-        2,
+        &[1, 2],
     );
     net.run_for(AGGREGATE_WAIT_MS + 2_000);
     let now = net.now;

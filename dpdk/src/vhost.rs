@@ -145,6 +145,27 @@ struct Shared {
     driver: Mutex<bool>,
 }
 
+impl Shared {
+    /// A port registered on `path` (its C form `cpath`), not connected.
+    fn new(path: &str, cpath: CString, verifier: Option<Verifier>) -> Shared {
+        Shared {
+            path: path.to_string(),
+            cpath,
+            gate: Gate::new(false),
+            vid: AtomicI32::new(-1),
+            connected: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+            enabled: AtomicU64::new(0),
+            closing: AtomicBool::new(false),
+            verifier,
+            refused: AtomicU64::new(0),
+            refused_in_a_row: AtomicU32::new(0),
+            last_refusal: Mutex::new(None),
+            driver: Mutex::new(false),
+        }
+    }
+}
+
 impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
@@ -605,21 +626,7 @@ impl VhostClient {
         ensure_init(OP, path)?;
         let cpath = CString::new(path)
             .map_err(|_| DpdkError::other(OP, path, "path contains a NUL byte"))?;
-        let shared = Arc::new(Shared {
-            path: path.to_string(),
-            cpath,
-            gate: Gate::new(false),
-            vid: AtomicI32::new(-1),
-            connected: AtomicBool::new(false),
-            generation: AtomicU64::new(0),
-            enabled: AtomicU64::new(0),
-            closing: AtomicBool::new(false),
-            verifier,
-            refused: AtomicU64::new(0),
-            refused_in_a_row: AtomicU32::new(0),
-            last_refusal: Mutex::new(None),
-            driver: Mutex::new(false),
-        });
+        let shared = Arc::new(Shared::new(path, cpath, verifier));
         {
             let mut reg = registry();
             if reg.contains_key(path) {
@@ -925,27 +932,14 @@ mod tests {
 
     #[test]
     fn refused_ports_wait_longer_each_time_up_to_the_cap() {
-        let sh = Shared {
-            path: "/x".into(),
-            cpath: CString::new("/x").unwrap(),
-            gate: Gate::new(false),
-            vid: AtomicI32::new(-1),
-            connected: AtomicBool::new(false),
-            generation: AtomicU64::new(0),
-            enabled: AtomicU64::new(0),
-            closing: AtomicBool::new(false),
-            verifier: Some(Arc::new(|c: &Connection<'_>| {
-                if c.path == "/x" {
-                    Err("no".into())
-                } else {
-                    Ok(())
-                }
-            })),
-            refused: AtomicU64::new(0),
-            refused_in_a_row: AtomicU32::new(0),
-            last_refusal: Mutex::new(None),
-            driver: Mutex::new(false),
-        };
+        let refuse_x: Verifier = Arc::new(|c: &Connection<'_>| {
+            if c.path == "/x" {
+                Err("no".into())
+            } else {
+                Ok(())
+            }
+        });
+        let sh = Shared::new("/x", CString::new("/x").unwrap(), Some(refuse_x));
         let mut delays = Vec::new();
         for _ in 0..6 {
             assert!(!sh.admit());

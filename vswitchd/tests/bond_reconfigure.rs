@@ -34,49 +34,17 @@ mod common;
 use common::lacp::*;
 use common::*;
 
-/// Counter `label` of member `m` in `lacp/show-stats` text.
-fn lacp_stat(text: &str, m: &str, label: &str) -> u64 {
-    let mut in_member = false;
-    for l in text.lines() {
-        if let Some(rest) = l.strip_prefix("member: ") {
-            in_member = rest.trim_end_matches(':').trim() == m;
-        } else if in_member {
-            if let Some(v) = l.trim().strip_prefix(label) {
-                return v.trim_start_matches(':').trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    panic!("no {label} for {m} in:\n{text}")
-}
-
-fn expiries(sw: &Switch, members: &[&str]) -> Vec<u64> {
-    let t = sw.vsctl_ok(&["lacp/show-stats", "bond0"]);
-    members
-        .iter()
-        .flat_map(|m| {
-            [
-                lacp_stat(&t, m, "Link Expired"),
-                lacp_stat(&t, m, "Link Defaulted"),
-            ]
-        })
-        .collect()
-}
-
 #[test]
 fn reconfiguring_a_negotiated_bond_under_traffic_loses_nothing() {
     let _g = serial();
     let dir = TestDir::new("bondreconf");
-    let mut a = Switch::start("reconfa");
-    let mut b = Switch::start("reconfb");
-    let _l0 = VethPair::new(&a.netns, "a0", &b.netns, "b0");
-    let _l1 = VethPair::new(&a.netns, "a1", &b.netns, "b1");
-    let am = ["a0", "a1"];
-    let bm = ["b0", "b1"];
-    add_af_packet_bond(&a, "br0", "bond0", am);
-    add_af_packet_bond(&b, "br0", "bond0", bm);
+    let BondedPair {
+        mut a,
+        mut b,
+        links: _links,
+    } = BondedPair::negotiated("reconf");
+    let (am, bm) = (AM, BM);
     add_sink(&b, "br0", "sink");
-    wait_rvswitch_lacp(&mut a, "bond0", &am, &[], 60);
-    wait_rvswitch_lacp(&mut b, "bond0", &bm, &[], 60);
     // The sink's MAC is static on B, so B never floods (and never sends
     // anything back towards A's source).
     let dst = "02:00:00:00:0d:01";

@@ -31,7 +31,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::vhost_peer::{owned_dir, Listener, UserTestpmd, UID_A, UID_B};
+use common::vhost_peer::{owned_dir, Listener, UID_A, UID_B};
 use common::*;
 
 const M0: &str = "02:00:00:00:12:00";
@@ -133,12 +133,16 @@ fn assert_refused(
     n
 }
 
-fn start_guest(dir: &Path, name: &str, socks: &[PathBuf; 2]) -> UserTestpmd {
-    UserTestpmd::start(
+fn start_guest(dir: &Path, name: &str, socks: &[PathBuf; 2]) -> Testpmd {
+    let port = |sock: &PathBuf, mac: &str| VhostPort {
+        sock: sock.clone(),
+        mac: mac.to_string(),
+    };
+    Testpmd::vhost_server_as(
         dir,
         name,
-        UID_A,
-        &[(socks[0].clone(), M0), (socks[1].clone(), M1)],
+        Some(UID_A),
+        &[port(&socks[0], M0), port(&socks[1], M1)],
         "macswap",
         &[
             "--port-topology=loop",
@@ -150,7 +154,7 @@ fn start_guest(dir: &Path, name: &str, socks: &[PathBuf; 2]) -> UserTestpmd {
 
 /// Frames cross the switch both ways: each guest port receives at least
 /// `n` more than `base`.
-fn frames_cross(sw: &mut Switch, guest: &mut UserTestpmd, n: u64) -> (u64, u64) {
+fn frames_cross(sw: &mut Switch, guest: &mut Testpmd, n: u64) -> (u64, u64) {
     let base = (
         guest.port_stats(0).rx_packets,
         guest.port_stats(1).rx_packets,

@@ -29,34 +29,6 @@ use common::lacp::*;
 use common::switch::run_vsctl;
 use common::*;
 
-/// Counter `label` of member `m` in `lacp/show-stats` text.
-fn lacp_stat(text: &str, m: &str, label: &str) -> u64 {
-    let mut in_member = false;
-    for l in text.lines() {
-        if let Some(rest) = l.strip_prefix("member: ") {
-            in_member = rest.trim_end_matches(':').trim() == m;
-        } else if in_member {
-            if let Some(v) = l.trim().strip_prefix(label) {
-                return v.trim_start_matches(':').trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    panic!("no {label} for {m} in:\n{text}")
-}
-
-fn expiries(sw: &Switch, members: &[&str]) -> Vec<u64> {
-    let t = sw.vsctl_ok(&["lacp/show-stats", "bond0"]);
-    members
-        .iter()
-        .flat_map(|m| {
-            [
-                lacp_stat(&t, m, "Link Expired"),
-                lacp_stat(&t, m, "Link Defaulted"),
-            ]
-        })
-        .collect()
-}
-
 /// Milliseconds since midnight of a log line's `HH:MM:SS.mmm` stamp.
 fn stamp_ms(line: &str) -> Option<u64> {
     let t = line.split_whitespace().next()?;
@@ -80,16 +52,12 @@ fn this_run(sw: &Switch) -> Vec<String> {
 #[test]
 fn a_restarted_bond_resumes_unnoticed_and_stale_state_is_never_used() {
     let _g = serial();
-    let mut a = Switch::start("lrsa");
-    let mut b = Switch::start("lrsb");
-    let _l0 = VethPair::new(&a.netns, "a0", &b.netns, "b0");
-    let _l1 = VethPair::new(&a.netns, "a1", &b.netns, "b1");
-    let am = ["a0", "a1"];
-    let bm = ["b0", "b1"];
-    add_af_packet_bond(&a, "br0", "bond0", am);
-    add_af_packet_bond(&b, "br0", "bond0", bm);
-    wait_rvswitch_lacp(&mut a, "bond0", &am, &[], 60);
-    wait_rvswitch_lacp(&mut b, "bond0", &bm, &[], 60);
+    let BondedPair {
+        mut a,
+        mut b,
+        links: _links,
+    } = BondedPair::negotiated("lrs");
+    let (am, bm) = (AM, BM);
     let saved = a.state_dir.join("bonds.json");
     wait_until("A to save its bond state", 5, || {
         let t = std::fs::read_to_string(&saved).map_err(|e| e.to_string())?;

@@ -19,14 +19,12 @@ use common::*;
 fn two_rvswitch_bonds_negotiate_and_fail_over() {
     let _g = serial();
     let dir = TestDir::new("lacp2");
-    let mut a = Switch::start("lacpa");
-    let mut b = Switch::start("lacpb");
-    let _l0 = VethPair::new(&a.netns, "a0", &b.netns, "b0");
-    let _l1 = VethPair::new(&a.netns, "a1", &b.netns, "b1");
-    let am = ["a0", "a1"];
-    let bm = ["b0", "b1"];
-    add_af_packet_bond(&a, "br0", "bond0", am);
-    add_af_packet_bond(&b, "br0", "bond0", bm);
+    let BondedPair {
+        mut a,
+        mut b,
+        links: _links,
+    } = BondedPair::negotiated("lacp");
+    let (am, bm) = (AM, BM);
     add_sink(&b, "br0", "sink");
 
     let la = wait_rvswitch_lacp(&mut a, "bond0", &am, &[], 60);

@@ -951,6 +951,12 @@ impl Bond {
             // be dealt out again.
             self.fresh_until = None;
         }
+        self.report_moves(moves, acts);
+    }
+
+    /// Report bucket moves `(from, to, count)` (member indices) as events,
+    /// and ask for learning packets.
+    fn report_moves(&self, moves: buckets::Moves, acts: &mut BondActions) {
         for (from, to, count) in moves {
             acts.events.push(BondEvent::BucketsMoved {
                 from: self.id_of(from),
@@ -964,14 +970,7 @@ impl Bond {
     /// Move buckets off members not in `enabled`, reporting the moves.
     fn repair_buckets(&mut self, enabled: &[u8], acts: &mut BondActions) {
         let moves = self.buckets.repair(enabled);
-        for (from, to, count) in moves {
-            acts.events.push(BondEvent::BucketsMoved {
-                from: self.id_of(from),
-                to: self.id_of(to),
-                count,
-            });
-            acts.send_learning_packets = true;
-        }
+        self.report_moves(moves, acts);
     }
 
     /// OVS `bond_choose_active_member()`. Returns whether it enabled a member

@@ -1,9 +1,13 @@
 //! LACP machines wired back to back, shared by the LACP integration tests
-//! (`lacp_reconfigure.rs`, `lacp_resume.rs`): every frame one node sends on
-//! a member is fed to the `rx_frame` of the member at the other end of
-//! that "cable", at once and in order. Time is a fake clock that jumps
-//! from one `next_deadline` to the next. Every `enabled_changed` is
-//! recorded with its time, so a test can say "never disabled".
+//! (`lacp_negotiation.rs`, `lacp_reconfigure.rs`, `lacp_resume.rs`): every
+//! frame one node sends on a member is fed to the `rx_frame` of the member
+//! at the other end of that "cable", at once and in order. Time is a fake
+//! clock that jumps from one `next_deadline` to the next, and a deadline
+//! in the past fails the test. Every `enabled_changed` is recorded with its
+//! time, so a test can say "never disabled".
+//!
+//! A cable can be cut ([`Net::set_cable`]) or made lossy ([`Cable::lossy`]:
+//! every other frame in each direction is lost, deterministically).
 //!
 //! A node can be *dead* (a killed daemon): it is not ticked, sends
 //! nothing, and frames sent to it are lost. [`Net::replace`] puts a new
@@ -29,6 +33,11 @@ pub type End = (usize, MemberId);
 pub struct Cable {
     pub ends: [End; 2],
     pub up: bool,
+    /// Lose every other frame in each direction (deterministically: the
+    /// 2nd, 4th, ... frame put on the cable at each end).
+    pub lossy: bool,
+    /// Frames put on the cable at `ends[0]` and at `ends[1]`.
+    pub carried: [u64; 2],
 }
 
 /// A frame that went out.
@@ -116,6 +125,8 @@ impl Net {
         self.cables.push(Cable {
             ends: [a, b],
             up: true,
+            lossy: false,
+            carried: [0; 2],
         });
     }
 
@@ -137,13 +148,22 @@ impl Net {
         }
     }
 
-    /// Where a frame sent at `end` arrives, if it does.
-    fn carry(&self, end: End) -> Option<End> {
+    /// Where a frame sent at `end` arrives, if it does. Counts the frame
+    /// in [`Cable::carried`] when it goes onto an up cable.
+    fn carry(&mut self, end: End) -> Option<End> {
         if self.dead[end.0] || self.muted.contains(&end) {
             return None;
         }
-        let c = self.cables.iter().find(|c| c.up && c.ends.contains(&end))?;
-        let to = c.ends[usize::from(c.ends[0] == end)];
+        let c = self
+            .cables
+            .iter_mut()
+            .find(|c| c.up && c.ends.contains(&end))?;
+        let from = usize::from(c.ends[1] == end);
+        c.carried[from] += 1;
+        if c.lossy && c.carried[from] % 2 == 0 {
+            return None;
+        }
+        let to = c.ends[1 - from];
         (!self.dead[to.0]).then_some(to)
     }
 
@@ -190,7 +210,8 @@ impl Net {
     }
 
     /// Run every live node up to and including time `t`, waking each time
-    /// one asks to through `next_deadline`.
+    /// one asks to through `next_deadline`. Panics if a deadline is
+    /// earlier than `now` (a machine asking for a time already past).
     pub fn run_until(&mut self, t: Millis) {
         let mut steps = 0;
         loop {
@@ -205,7 +226,12 @@ impl Net {
                 Some(d) if d <= t => {
                     steps += 1;
                     assert!(steps < 1_000_000, "next_deadline never moves on");
-                    self.now = d.max(self.now);
+                    assert!(
+                        d >= self.now,
+                        "deadline {d:?} in the past (now {:?})",
+                        self.now
+                    );
+                    self.now = d;
                     self.tick_all();
                 }
                 _ => break,
@@ -225,7 +251,8 @@ impl Net {
     }
 
     /// Put `l` in place of node `n` and bring it to life. Its members'
-    /// `enabled` start false (a new process).
+    /// `enabled` start false (a new process). `l`'s clock must not be
+    /// behind `now` ([`Net::run_until`] rejects past deadlines).
     pub fn replace(&mut self, n: usize, l: Lacp) {
         self.nodes[n] = l;
         self.dead[n] = false;
@@ -248,6 +275,17 @@ impl Net {
             .filter(|s| s.from == end && s.at >= since)
             .filter_map(|s| Lacpdu::parse(&s.frame).ok().map(|p| (s.at, p)))
             .collect()
+    }
+
+    /// When the last frame sent from `end` reached its peer. Panics if none
+    /// did.
+    pub fn last_delivery_from(&self, end: End) -> Millis {
+        self.log
+            .iter()
+            .rev()
+            .find(|s| s.from == end && s.delivered)
+            .map(|s| s.at)
+            .unwrap()
     }
 
     /// A mark in the log: [`Net::lacpdus_after`] returns what was sent

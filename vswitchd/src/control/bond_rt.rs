@@ -11,7 +11,26 @@ use datapath::time::Millis;
 use datapath::wire::lacpdu::FRAME_LEN;
 
 use super::bond_state::SavedBond;
-use super::bonds::Effects;
+
+/// What the machines decided, for the caller to carry out.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Frames to transmit: (interface, frame).
+    pub frames: Vec<(String, [u8; FRAME_LEN])>,
+    /// Bonds whose traffic moved to other members: announce the stations
+    /// behind the other ports on them (learning packets).
+    pub learning: Vec<String>,
+    /// A bond's view changed: publish a new snapshot.
+    pub changed: bool,
+}
+
+impl Effects {
+    pub(super) fn merge(&mut self, other: Effects) {
+        self.frames.extend(other.frames);
+        self.learning.extend(other.learning);
+        self.changed |= other.changed;
+    }
+}
 
 /// One member as configured.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -20,32 +20,12 @@ use ctl::db::{Db, Port};
 use datapath::bond::BondActions;
 use datapath::lacp::MemberId;
 use datapath::time::Millis;
-use datapath::wire::lacpdu::FRAME_LEN;
 use datapath::wire::MacAddr;
 
+pub use super::bond_rt::Effects;
 use super::bond_rt::{BondRt, MemberSpec};
 use super::bond_state::SavedBonds;
 use super::bridges::Bridges;
-
-/// What the machines decided, for the caller to carry out.
-#[derive(Debug, Default)]
-pub struct Effects {
-    /// Frames to transmit: (interface, frame).
-    pub frames: Vec<(String, [u8; FRAME_LEN])>,
-    /// Bonds whose traffic moved to other members: announce the stations
-    /// behind the other ports on them (learning packets).
-    pub learning: Vec<String>,
-    /// A bond's view changed: publish a new snapshot.
-    pub changed: bool,
-}
-
-impl Effects {
-    pub(super) fn merge(&mut self, other: Effects) {
-        self.frames.extend(other.frames);
-        self.learning.extend(other.learning);
-        self.changed |= other.changed;
-    }
-}
 
 /// What the devices say about one member interface.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

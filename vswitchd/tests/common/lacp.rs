@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::parse::{BondShow, LacpShow};
-use super::{wait_until, Switch};
+use super::{wait_until, Switch, VethPair};
 
 /// Destination and source MACs of the test flow (the destination is never
 /// learned: the flow is flooded, which on a bridge with one bond and one
@@ -119,4 +119,69 @@ pub fn delta(before: &[u64], after: &[u64]) -> Vec<u64> {
         .zip(after)
         .map(|(b, a)| a.saturating_sub(*b))
         .collect()
+}
+
+/// Counter `label` (`Link Expired`, `RX PDUs`, ...) of member `m` in
+/// `lacp/show-stats` text.
+pub fn lacp_stat(text: &str, m: &str, label: &str) -> u64 {
+    let mut in_member = false;
+    for l in text.lines() {
+        if let Some(rest) = l.strip_prefix("member: ") {
+            in_member = rest.trim_end_matches(':').trim() == m;
+        } else if in_member {
+            if let Some(v) = l.trim().strip_prefix(label) {
+                return v.trim_start_matches(':').trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    panic!("no {label} for {m} in:\n{text}")
+}
+
+/// Each member's `Link Expired` and `Link Defaulted` counts on `bond0`.
+pub fn expiries(sw: &Switch, members: &[&str]) -> Vec<u64> {
+    let t = sw.vsctl_ok(&["lacp/show-stats", "bond0"]);
+    members
+        .iter()
+        .flat_map(|m| {
+            [
+                lacp_stat(&t, m, "Link Expired"),
+                lacp_stat(&t, m, "Link Defaulted"),
+            ]
+        })
+        .collect()
+}
+
+/// Two switches A (members a0, a1) and B (b0, b1), each in its own
+/// namespace, joined by two veth pairs and each with a 2-member LACP bond
+/// `bond0` on `br0` (active, fast, balance-tcp), both negotiated.
+pub struct BondedPair {
+    pub a: Switch,
+    pub b: Switch,
+    /// The veth pairs (a0-b0, a1-b1); dropping them removes them.
+    pub links: [VethPair; 2],
+}
+
+/// A's members.
+pub const AM: [&str; 2] = ["a0", "a1"];
+/// B's members.
+pub const BM: [&str; 2] = ["b0", "b1"];
+
+impl BondedPair {
+    /// Start both switches (named `name`a and `name`b) and wait until both
+    /// bonds are negotiated with every member enabled.
+    pub fn negotiated(name: &str) -> BondedPair {
+        let mut a = Switch::start(&format!("{name}a"));
+        let mut b = Switch::start(&format!("{name}b"));
+        let l0 = VethPair::new(&a.netns, "a0", &b.netns, "b0");
+        let l1 = VethPair::new(&a.netns, "a1", &b.netns, "b1");
+        add_af_packet_bond(&a, "br0", "bond0", AM);
+        add_af_packet_bond(&b, "br0", "bond0", BM);
+        wait_rvswitch_lacp(&mut a, "bond0", &AM, &[], 60);
+        wait_rvswitch_lacp(&mut b, "bond0", &BM, &[], 60);
+        BondedPair {
+            a,
+            b,
+            links: [l0, l1],
+        }
+    }
 }

@@ -34,6 +34,8 @@ pub struct Testpmd {
     pub pidfile: PathBuf,
     pub prefix: String,
     ports: Vec<VhostPort>,
+    /// Runs as this uid (and gid) instead of root.
+    uid: Option<u32>,
     child: Option<Child>,
     stdin: Option<ChildStdin>,
 }
@@ -51,6 +53,20 @@ impl Testpmd {
         mode: &str,
         extra: &[&str],
     ) -> Testpmd {
+        Testpmd::vhost_server_as(dir, name, None, ports, mode, extra)
+    }
+
+    /// [`Testpmd::vhost_server`] running as `uid` (a VM's QEMU user) when
+    /// given: EAL then keeps its runtime files under `/tmp/dpdk/<prefix>`
+    /// and takes its hugepages through memfd (`--in-memory`).
+    pub fn vhost_server_as(
+        dir: &std::path::Path,
+        name: &str,
+        uid: Option<u32>,
+        ports: &[VhostPort],
+        mode: &str,
+        extra: &[&str],
+    ) -> Testpmd {
         let vdevs: Vec<String> = ports
             .iter()
             .enumerate()
@@ -64,7 +80,7 @@ impl Testpmd {
                 )
             })
             .collect();
-        let mut tp = Testpmd::with_vdevs(dir, name, "0@0,1@0", &vdevs, mode, extra);
+        let mut tp = Testpmd::spawn(dir, name, uid, "0@0,1@0", &vdevs, mode, extra);
         tp.ports = ports.to_vec();
         // testpmd probes the ports in order and waits in each probe for a
         // client, so only the first socket exists until a client connects.
@@ -88,6 +104,18 @@ impl Testpmd {
     pub fn with_vdevs(
         dir: &std::path::Path,
         name: &str,
+        lcores: &str,
+        vdevs: &[String],
+        mode: &str,
+        extra: &[&str],
+    ) -> Testpmd {
+        Testpmd::spawn(dir, name, None, lcores, vdevs, mode, extra)
+    }
+
+    fn spawn(
+        dir: &std::path::Path,
+        name: &str,
+        uid: Option<u32>,
         lcores: &str,
         vdevs: &[String],
         mode: &str,
@@ -120,6 +148,14 @@ impl Testpmd {
             .stdin(Stdio::piped())
             .stdout(out.try_clone().expect("dup log"))
             .stderr(out);
+        if let Some(uid) = uid {
+            use std::os::unix::process::CommandExt;
+            cmd.env_remove("XDG_RUNTIME_DIR")
+                .env("HOME", "/tmp")
+                .current_dir("/tmp")
+                .uid(uid)
+                .gid(uid);
+        }
         super::die_with_test(&mut cmd);
         let mut child = cmd
             .spawn()
@@ -132,6 +168,7 @@ impl Testpmd {
             pidfile,
             prefix,
             ports: Vec::new(),
+            uid,
             child: Some(child),
             stdin,
         }
@@ -148,8 +185,9 @@ impl Testpmd {
             if let Ok(Some(st)) = c.try_wait() {
                 self.child = None;
                 panic!(
-                    "testpmd {} exited ({st}):\n{}",
+                    "testpmd {} (uid {:?}) exited ({st}):\n{}",
                     self.name,
+                    self.uid,
                     tail(&self.log, 60)
                 );
             }
@@ -256,5 +294,8 @@ impl Drop for Testpmd {
         }
         let _ = std::fs::remove_file(&self.pidfile);
         remove_dpdk_files(&self.prefix);
+        if self.uid.is_some() {
+            let _ = std::fs::remove_dir_all(std::path::Path::new("/tmp/dpdk").join(&self.prefix));
+        }
     }
 }
