@@ -69,6 +69,8 @@ fn mac_entries_learned_counts_new_stations() {
     sw.vsctl_ok(&["dpif-netdev/pmd-stats-clear"]);
     let cleared = sw.vsctl_ok(&["dpif-netdev/pmd-stats-show"]);
     assert_eq!(field(&cleared, "mac entries learned:"), 0, "{cleared}");
-    assert_eq!(field(&cleared, "packets received:"), 0, "{cleared}");
+    // The internal port (down, so nothing is learned from it) may still
+    // hand the PMD a frame now and then.
+    assert!(field(&cleared, "packets received:") < 10, "{cleared}");
     sw.check_alive();
 }
