@@ -22,15 +22,18 @@
 //! [`lock_state_dir`] gives one daemon at a time the state directory: an
 //! exclusive `flock` on [`LOCK_FILE`], which holds the owner's pid.
 
-use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::AsRawFd;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+mod atomic;
+mod lock;
 
+pub use atomic::{temp_path, write_atomic, SaveError};
+pub use lock::{lock_state_dir, LockError, StateDirLock};
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use atomic::{sync_dir, unique_temp_path, write_atomic_with};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -186,130 +189,12 @@ impl Env for NoHostChecks {
     }
 }
 
-/// The prefix of the temporary files [`save`] writes next to `path`
-/// (`.conf.json.tmp`; each save appends a unique suffix). It was the whole
-/// temporary name in earlier versions; leftovers starting with it (from a
-/// crash during a save) are removed by the next successful save.
-pub fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| CONFIG_FILE.to_string());
-    path.with_file_name(format!(".{name}.tmp"))
-}
-
-/// A fresh temporary name next to `path`: [`temp_path`] plus the pid, a
-/// counter and 64 random bits.
-fn unique_temp_path(path: &Path) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let r = crate::env::random_uuid().0;
-    let mut rand = String::new();
-    for b in &r[..8] {
-        rand.push_str(&format!("{b:02x}"));
-    }
-    let mut name = temp_path(path).into_os_string();
-    name.push(format!(".{}.{n}.{rand}", std::process::id()));
-    PathBuf::from(name)
-}
-
-/// Why [`save`] failed, and whether the configuration changed.
-#[derive(Debug)]
-pub enum SaveError {
-    /// The file was not replaced: the old configuration is still in force
-    /// (on disk and after a crash).
-    NotSaved {
-        /// The configuration file.
-        path: PathBuf,
-        /// What failed.
-        err: io::Error,
-    },
-    /// The file was replaced, so the new configuration is in force, but
-    /// its directory could not be synced: after a power failure the old
-    /// one may come back.
-    NotDurable {
-        /// The configuration file.
-        path: PathBuf,
-        /// What failed.
-        err: io::Error,
-    },
-}
-
-impl SaveError {
-    /// Whether the configuration file now holds the new configuration.
-    pub fn changed(&self) -> bool {
-        matches!(self, SaveError::NotDurable { .. })
-    }
-
-    /// What failed, without what it means for the configuration (for a
-    /// caller that words that part itself, as `ctl::proto::CommitError`
-    /// does): `PATH: ERROR` when not saved, `syncing DIR failed: ERROR`
-    /// when not durable. [`Display`](fmt::Display) gives the whole
-    /// sentence.
-    pub fn reason(&self) -> String {
-        match self {
-            SaveError::NotSaved { path, err } => format!("{}: {err}", path.display()),
-            SaveError::NotDurable { path, err } => {
-                format!("syncing {} failed: {err}", dir_of(path).display())
-            }
-        }
-    }
-
-    /// The underlying error.
-    pub fn io_error(&self) -> &io::Error {
-        match self {
-            SaveError::NotSaved { err, .. } | SaveError::NotDurable { err, .. } => err,
-        }
-    }
-}
-
-impl fmt::Display for SaveError {
-    /// A sentence for after `vsctl: `.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SaveError::NotSaved { path, err } => write!(
-                f,
-                "configuration not changed: cannot save {}: {err}",
-                path.display()
-            ),
-            SaveError::NotDurable { path, err } => write!(
-                f,
-                "configuration changed and saved to {}, but syncing {} failed ({err}): the change may be lost if the machine loses power",
-                path.display(),
-                dir_of(path).display()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for SaveError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(self.io_error())
-    }
-}
-
-/// The directory holding `path` (`.` for a bare file name).
-fn dir_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    }
-}
-
 /// Save `db` to `path` atomically (unique temp file, fsync, rename, fsync
 /// dir). The file is created mode 0600. See [`SaveError`] for what a
 /// failure means.
 pub fn save(path: &Path, db: &Db) -> Result<(), SaveError> {
     save_with(path, db, &unique_temp_path, &sync_dir)
 }
-
-/// Make a rename in `dir` durable.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// How many fresh names [`save`] tries when one is taken.
-const TEMP_ATTEMPTS: usize = 8;
 
 /// [`save`] with its temporary naming and directory sync given (tests
 /// replace them).
@@ -330,212 +215,6 @@ fn save_with(
     })?;
     text.push(b'\n');
     write_atomic_with(path, &text, temp_name, sync)
-}
-
-/// Replace `path` with `bytes` the way [`save`] replaces the
-/// configuration (unique temporary file created with `O_EXCL|O_NOFOLLOW`,
-/// mode 0600, fsync, rename, directory fsync): afterwards `path` holds the
-/// old or the new bytes, never a mix. For other state the daemon keeps in
-/// its state directory; [`SaveError::reason`] says what failed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SaveError> {
-    write_atomic_with(path, bytes, &unique_temp_path, &sync_dir)
-}
-
-fn write_atomic_with(
-    path: &Path,
-    bytes: &[u8],
-    temp_name: &dyn Fn(&Path) -> PathBuf,
-    sync: &dyn Fn(&Path) -> io::Result<()>,
-) -> Result<(), SaveError> {
-    let not_saved = |err: io::Error| SaveError::NotSaved {
-        path: path.to_path_buf(),
-        err,
-    };
-    let (tmp, mut f) = create_temp(path, temp_name).map_err(not_saved)?;
-    let written = f.write_all(bytes).and_then(|()| f.sync_all());
-    drop(f);
-    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(not_saved(e));
-    }
-    remove_leftovers(path);
-    sync(dir_of(path)).map_err(|err| SaveError::NotDurable {
-        path: path.to_path_buf(),
-        err,
-    })
-}
-
-/// Create a new temporary file (never an existing file, never through a
-/// link), trying a few names.
-fn create_temp(path: &Path, temp_name: &dyn Fn(&Path) -> PathBuf) -> io::Result<(PathBuf, File)> {
-    let mut last = None;
-    for _ in 0..TEMP_ATTEMPTS {
-        let tmp = temp_name(path);
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&tmp)
-        {
-            Ok(f) => return Ok((tmp, f)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| io::Error::other("no temporary name available")))
-}
-
-/// Remove temporary files a crashed save left next to `path` (unlink only:
-/// a link is removed, never followed).
-fn remove_leftovers(path: &Path) {
-    let tmp = temp_path(path);
-    let Some(prefix) = tmp.file_name() else {
-        return;
-    };
-    let dir = dir_of(path);
-    let prefix = prefix.as_encoded_bytes();
-    let Ok(rd) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let name = e.file_name();
-        if name.as_encoded_bytes().starts_with(prefix) && e.file_type().is_ok_and(|t| !t.is_dir()) {
-            let _ = fs::remove_file(e.path());
-        }
-    }
-}
-
-/// Why [`lock_state_dir`] failed.
-#[derive(Debug)]
-pub enum LockError {
-    /// Another process holds the lock.
-    InUse {
-        /// The state directory.
-        dir: PathBuf,
-        /// The holder's pid, as it wrote it (`None` if not written yet).
-        pid: Option<u32>,
-    },
-    /// The lock file could not be opened or locked.
-    Io {
-        /// The lock file.
-        path: PathBuf,
-        /// The error.
-        err: io::Error,
-    },
-}
-
-impl fmt::Display for LockError {
-    /// A sentence for after `vswitchd: `.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LockError::InUse { dir, pid: Some(p) } => {
-                write!(f, "state directory {} is in use by pid {p}", dir.display())
-            }
-            LockError::InUse { dir, pid: None } => write!(
-                f,
-                "state directory {} is in use by another process",
-                dir.display()
-            ),
-            LockError::Io { path, err } => write!(f, "cannot lock {}: {err}", path.display()),
-        }
-    }
-}
-
-impl std::error::Error for LockError {}
-
-/// The exclusive hold of one process on a state directory, from
-/// [`lock_state_dir`]. Released when dropped or when the process exits
-/// (however it exits); the lock file stays.
-#[derive(Debug)]
-pub struct StateDirLock {
-    /// Held open: the lock lives as long as this descriptor.
-    _file: File,
-    path: PathBuf,
-}
-
-impl StateDirLock {
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-/// How long [`lock_state_dir`] waits for a holder that has the lock but
-/// has not written its pid yet.
-const PID_WAIT: Duration = Duration::from_millis(500);
-
-/// Take the state directory `dir` for this process: an exclusive, non-blocking
-/// `flock` on `dir/`[`LOCK_FILE`] (created mode 0644 if missing, never
-/// through a link), which then holds this process's pid. Fails with
-/// [`LockError::InUse`] naming the holder's pid when another process has
-/// it. Take it after any fork, in the process that stays.
-pub fn lock_state_dir(dir: &Path) -> Result<StateDirLock, LockError> {
-    let path = dir.join(LOCK_FILE);
-    let io_err = |err| LockError::Io {
-        path: path.clone(),
-        err,
-    };
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(&path)
-        .map_err(io_err)?;
-    let meta = file.metadata().map_err(io_err)?;
-    if !meta.is_file() {
-        return Err(io_err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        )));
-    }
-    if !try_flock(&file).map_err(io_err)? {
-        let deadline = Instant::now() + PID_WAIT;
-        let pid = loop {
-            let pid = read_pid(&mut file);
-            if pid.is_some() || Instant::now() >= deadline {
-                break pid;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        return Err(LockError::InUse {
-            dir: dir.to_path_buf(),
-            pid,
-        });
-    }
-    file.set_len(0).map_err(io_err)?;
-    file.rewind().map_err(io_err)?;
-    file.write_all(format!("{}\n", std::process::id()).as_bytes())
-        .map_err(io_err)?;
-    Ok(StateDirLock { _file: file, path })
-}
-
-/// `flock(LOCK_EX | LOCK_NB)`: `Ok(false)` if another open file holds it.
-fn try_flock(file: &File) -> io::Result<bool> {
-    loop {
-        // SAFETY: the descriptor is open and owned by `file` for the call;
-        // flock has no memory-safety preconditions.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc == 0 {
-            return Ok(true);
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EWOULDBLOCK) => return Ok(false),
-            Some(libc::EINTR) => continue,
-            _ => return Err(e),
-        }
-    }
-}
-
-/// The pid in the lock file, if it holds one.
-fn read_pid(file: &mut File) -> Option<u32> {
-    let mut buf = Vec::new();
-    file.rewind().ok()?;
-    file.take(64).read_to_end(&mut buf).ok()?;
-    std::str::from_utf8(&buf).ok()?.trim().parse().ok()
 }
 
 /// The state directory: `flag` (the daemon's `--state-dir`), else
@@ -562,7 +241,9 @@ pub fn config_path(state_dir: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use super::lock::try_flock;
     use super::*;
+    use std::fs::File;
     use std::os::unix::fs::PermissionsExt;
 
     /// A scratch directory, removed on drop.

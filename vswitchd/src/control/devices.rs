@@ -291,8 +291,8 @@ impl Devices {
     /// Make the open devices match `db`'s interfaces: close those that went
     /// away or whose [`DevSpec`] changed, open the new ones. Returns
     /// whether anything was closed (the PMDs must then get a snapshot
-    /// without them before anything else) or opened.
-    pub fn reconcile(&mut self, db: &Db) -> (bool, bool) {
+    /// without them before anything else).
+    pub fn reconcile(&mut self, db: &Db) -> bool {
         let wanted: Vec<(String, DevSpec)> = db
             .interfaces()
             .map(|(_, _, iface)| {
@@ -312,16 +312,14 @@ impl Devices {
         for n in &stale {
             self.close_iface(n);
         }
-        let mut opened = false;
         for (name, _) in wanted {
             if !self.ifaces.contains_key(&name) {
                 if let Some((_, _, iface)) = db.interface(&name) {
                     self.open_iface(iface);
-                    opened = true;
                 }
             }
         }
-        (!stale.is_empty(), opened)
+        !stale.is_empty()
     }
 
     fn open_iface(&mut self, iface: &ctl::db::Interface) {

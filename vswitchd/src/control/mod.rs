@@ -177,8 +177,7 @@ impl Control {
         self.devices.ensure_pmds(&self.db, self.clock);
         let now = self.clock.now();
         self.bridges.reconcile(&self.db);
-        let (closed, _) = self.devices.reconcile(&self.db);
-        if closed {
+        if self.devices.reconcile(&self.db) {
             // PMDs must stop using closed devices before anything else.
             self.publish();
         }
