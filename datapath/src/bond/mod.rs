@@ -475,83 +475,6 @@ impl Bond {
             .min()
     }
 
-    /// The bucket table to save for a restart: bucket → member id, for a
-    /// load-balancing bond (`None` in active-backup, or when no bucket has
-    /// a member). Buckets still waiting for their member in a restored
-    /// table ([`Bond::restore`]) name that member, so saving again during a
-    /// restore loses nothing. Changes only when a bucket moves: compare it
-    /// with the last value written and write it when it differs.
-    pub fn saved(&self) -> Option<BondSaved> {
-        if !self.cfg.mode.is_hashed() {
-            return None;
-        }
-        let mut buckets: Vec<Option<MemberId>> =
-            self.buckets.map.iter().map(|&i| self.id_of(i)).collect();
-        if let Some(r) = &self.restore {
-            for (b, s) in buckets.iter_mut().zip(r.iter()) {
-                if s.is_some() {
-                    *b = *s;
-                }
-            }
-        }
-        if buckets.iter().all(Option::is_none) {
-            return None;
-        }
-        Some(BondSaved {
-            mode: self.cfg.mode,
-            hash_basis: self.cfg.hash_basis,
-            buckets,
-        })
-    }
-
-    /// Reuse a table saved before a restart ([`Bond::saved`]) instead of
-    /// dealing the buckets out: each member it names gets its buckets back
-    /// as soon as it is enabled (at once if it already is), reported as
-    /// [`BondEvent::BucketsMoved`]. Until then those buckets go to the
-    /// enabled members as usual. Entries naming members this bond does not
-    /// have are ignored. The table stops waiting after
-    /// [`RESTORE_WINDOW_MS`], at the first rebalance, or when a new
-    /// configuration deals the table out again.
-    ///
-    /// Call it on the fresh bond, before or after reporting carrier. It is
-    /// refused when the bond is not load-balancing, or the table was saved
-    /// for another mode or hash basis, or is malformed.
-    pub fn restore(
-        &mut self,
-        saved: &BondSaved,
-        now: Millis,
-    ) -> Result<BondActions, RestoreRefused> {
-        if !self.cfg.mode.is_hashed() {
-            return Err(RestoreRefused::NotHashed);
-        }
-        if saved.mode != self.cfg.mode {
-            return Err(RestoreRefused::ModeChanged);
-        }
-        if saved.hash_basis != self.cfg.hash_basis {
-            return Err(RestoreRefused::HashBasisChanged);
-        }
-        if saved.buckets.len() != BUCKETS {
-            return Err(RestoreRefused::BadLength);
-        }
-        let mut map = Box::new([None; BUCKETS]);
-        for (slot, id) in map.iter_mut().zip(&saved.buckets) {
-            *slot = id.filter(|m| self.index(*m).is_some());
-        }
-        Ok(self.call(now, |b, _| {
-            if map.iter().any(Option::is_some) {
-                b.restore = Some(map);
-                b.restore_until = now + RESTORE_WINDOW_MS;
-            } else {
-                b.restore = None;
-            }
-        }))
-    }
-
-    /// Whether a restored table still waits for some of its members.
-    pub fn restore_pending(&self) -> bool {
-        self.restore.is_some()
-    }
-
     /// Whether a rebalance is due at `now`.
     pub fn rebalance_due(&self, now: Millis) -> bool {
         self.next_rebalance.is_some_and(|t| now >= t)
@@ -912,46 +835,6 @@ impl Bond {
         } else if self.next_rebalance.is_none() {
             self.next_rebalance = Some(now + self.cfg.effective_rebalance_interval());
         }
-    }
-
-    /// Give the members of a restored table that are enabled (`enabled`:
-    /// member indices) their buckets back, reporting the moves; forget the
-    /// entries of members that are gone.
-    fn apply_restore(&mut self, enabled: &[u8], acts: &mut BondActions) {
-        let Some(map) = self.restore.as_mut() else {
-            return;
-        };
-        let mut moves = buckets::Moves::new();
-        let mut applied = false;
-        for (b, slot) in map.iter_mut().enumerate() {
-            let Some(id) = *slot else {
-                continue;
-            };
-            let Some(i) = self.members.iter().position(|m| m.id == id) else {
-                *slot = None;
-                continue;
-            };
-            let i = i as u8;
-            if !enabled.contains(&i) {
-                continue;
-            }
-            let cur = self.buckets.map[b];
-            if cur != i {
-                buckets::count_move(&mut moves, cur, i);
-                self.buckets.map[b] = i;
-            }
-            *slot = None;
-            applied = true;
-        }
-        if map.iter().all(Option::is_none) {
-            self.restore = None;
-        }
-        if applied {
-            // The table is in use: a member enabled later does not make it
-            // be dealt out again.
-            self.fresh_until = None;
-        }
-        self.report_moves(moves, acts);
     }
 
     /// Report bucket moves `(from, to, count)` (member indices) as events,
