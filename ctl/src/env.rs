@@ -2,7 +2,8 @@
 //! executor stays pure and tests can fake it.
 //!
 //! - [`Env`]: facts about the host used by validation (is a PCI address the
-//!   host's own NIC, is a path a directory) and a source of random UUIDs.
+//!   host's own NIC, does a PCI device exist, is a path a directory) and a
+//!   source of random UUIDs.
 //!   [`SystemEnv`] is the real thing.
 //! - [`Runtime`]: the daemon's live state shown in read-only columns
 //!   (`link_state`, `mtu`, `error`, `statistics`, ...). [`NoRuntime`]
@@ -30,6 +31,13 @@ pub trait Env {
             Path::new("/sys/class/net"),
             pci,
         )
+    }
+
+    /// Whether a PCI device exists at `pci` (full form `0000:08:00.0`).
+    /// The default looks for `/sys/bus/pci/devices/<pci>`.
+    fn pci_device_exists(&self, pci: &str) -> bool {
+        normalize_pci(pci).as_deref() == Some(pci)
+            && Path::new("/sys/bus/pci/devices").join(pci).exists()
     }
 
     /// Whether `path` exists and is a directory (following symlinks).

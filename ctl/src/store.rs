@@ -184,6 +184,9 @@ impl Env for NoHostChecks {
     fn is_host_nic(&self, _pci: &str) -> bool {
         false
     }
+    fn pci_device_exists(&self, _pci: &str) -> bool {
+        true
+    }
     fn is_directory(&self, _path: &str) -> bool {
         false
     }

@@ -294,6 +294,11 @@ fn host_checks(iface: &Interface, env: &dyn Env) -> Result<(), String> {
     match iface.iface_type {
         IfaceType::Dpdk => {
             if let Some(pci) = iface.dpdk_devargs().and_then(devargs_pci) {
+                if !env.pci_device_exists(&pci) {
+                    return Err(format!(
+                        "{what}there is no PCI device {pci} on this host (`dpdk-devbind.py --status` lists the NICs)"
+                    ));
+                }
                 if env.is_host_nic(&pci) {
                     return Err(format!(
                         "{what}refusing to take PCI device {pci}: it is one of the host's own network interfaces and it is up (bring it down and bind it to vfio-pci first)"

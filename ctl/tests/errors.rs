@@ -89,6 +89,7 @@ const BAD: &[(&str, &[&str])] = &[
     ("add-port ovsbr0 d9 -- set interface d9 type=dpdk", &["type=dpdk needs options:dpdk-devargs"]),
     ("add-port ovsbr0 d9 -- set interface d9 type=dpdk options:dpdk-devargs=0000:02:00.0", &["0000:02:00.0", "host's own network interfaces"]),
     ("add-port ovsbr0 d9 -- set interface d9 type=dpdk options:dpdk-devargs=02:00.0", &["0000:02:00.0", "host's own"]),
+    ("add-port ovsbr0 d9 -- set interface d9 type=dpdk options:dpdk-devargs=0000:0f:00.0", &["interface d9", "no PCI device 0000:0f:00.0"]),
     ("add-port ovsbr0 d9 -- set interface d9 type=dpdk options:dpdk-devargs=0000:08:00.0", &["dpdk-devargs 0000:08:00.0 is already used by interface dpdk0"]),
     ("set interface dpdk0 options:n_rxq_desc=1000", &["options:n_rxq_desc=1000 is not valid", "power of 2"]),
     ("set interface dpdk0 options:n_rxq=0", &["options:n_rxq=0 is not valid"]),

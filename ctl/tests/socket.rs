@@ -280,6 +280,9 @@ impl Env for TestEnv {
     fn is_host_nic(&self, _pci: &str) -> bool {
         false
     }
+    fn pci_device_exists(&self, _pci: &str) -> bool {
+        true
+    }
 }
 
 fn start_daemon(dir: &Path) -> PathBuf {

@@ -149,6 +149,32 @@ fn device_name(dev: *const sys::rte_device) -> Option<String> {
     Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
 }
 
+/// DPDK's names of the offload bits set in `capa`.
+fn offload_names(capa: u64, name: unsafe extern "C" fn(u64) -> *const c_char) -> Vec<String> {
+    (0..64)
+        .map(|b| 1u64 << b)
+        .filter(|bit| capa & bit != 0)
+        .filter_map(|bit| {
+            // SAFETY: pure lookup; returns a static string or "UNKNOWN".
+            let p = unsafe { name(bit) };
+            if p.is_null() {
+                return None;
+            }
+            // SAFETY: non-null static NUL-terminated string.
+            Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+        })
+        .collect()
+}
+
+fn has_lsc_interrupt(i: &sys::rte_eth_dev_info) -> bool {
+    if i.dev_flags.is_null() {
+        return false;
+    }
+    // SAFETY: dev_flags points at the device's flags word while the port
+    // exists; read at once. The helper returns a constant.
+    unsafe { *i.dev_flags & sys::rvs_eth_dev_intr_lsc() != 0 }
+}
+
 fn raw_info(port: PortId) -> Result<sys::rte_eth_dev_info> {
     let mut info = sys::rte_eth_dev_info::default();
     // SAFETY: EAL is initialized (callers check); `info` is a valid out
@@ -260,6 +286,14 @@ pub struct DevInfo {
     pub max_tx_desc: u16,
     /// RSS hash types the device supports (0 = no RSS).
     pub rss_offloads: u64,
+    /// Largest frame the device receives.
+    pub max_rx_pktlen: u32,
+    /// Receive offloads the device offers, by DPDK's names (`IPV4_CKSUM`).
+    pub rx_offloads: Vec<String>,
+    /// Transmit offloads the device offers (`TCP_TSO`, `UDP_CKSUM`, ...).
+    pub tx_offloads: Vec<String>,
+    /// Whether the device raises link-state-change interrupts.
+    pub lsc_interrupt: bool,
 }
 
 /// Link state (`rte_eth_link_get_nowait`).
@@ -371,7 +405,46 @@ impl EthDev {
             max_rx_desc: i.rx_desc_lim.nb_max,
             max_tx_desc: i.tx_desc_lim.nb_max,
             rss_offloads: i.flow_type_rss_offloads,
+            max_rx_pktlen: i.max_rx_pktlen,
+            rx_offloads: offload_names(i.rx_offload_capa, sys::rte_eth_dev_rx_offload_name),
+            tx_offloads: offload_names(i.tx_offload_capa, sys::rte_eth_dev_tx_offload_name),
+            lsc_interrupt: has_lsc_interrupt(&i),
         })
+    }
+
+    /// The name of the device behind the port (`0000:08:00.0` for a PCI
+    /// NIC, the vdev name otherwise): what device events name.
+    pub fn device_name(&self) -> Option<String> {
+        raw_info(self.port).ok().and_then(|i| device_name(i.device))
+    }
+
+    /// The device's extended statistics (`rte_eth_xstats_get`), by name.
+    pub fn xstats(&self) -> Result<Vec<(String, u64)>> {
+        let _ctl = self.ctl("rte_eth_xstats_get")?;
+        let port = self.port;
+        // SAFETY: NULL with size 0 asks for the count only.
+        let n = unsafe { sys::rte_eth_xstats_get_names(port, core::ptr::null_mut(), 0) };
+        check("rte_eth_xstats_get_names", port, n)?;
+        let n = n as usize;
+        let mut names = vec![sys::rte_eth_xstat_name::default(); n];
+        let mut values = vec![sys::rte_eth_xstat::default(); n];
+        // SAFETY: `names` holds `n` entries, the size passed.
+        let got = unsafe { sys::rte_eth_xstats_get_names(port, names.as_mut_ptr(), n as u32) };
+        check("rte_eth_xstats_get_names", port, got)?;
+        // SAFETY: `values` holds `n` entries, the size passed.
+        let got2 = unsafe { sys::rte_eth_xstats_get(port, values.as_mut_ptr(), n as u32) };
+        check("rte_eth_xstats_get", port, got2)?;
+        let count = (got as usize).min(got2 as usize).min(n);
+        Ok(values[..count]
+            .iter()
+            .filter_map(|v| {
+                let name = names.get(v.id as usize)?;
+                // SAFETY: DPDK wrote a NUL-terminated name into the
+                // 64-byte array (it truncates longer ones).
+                let s = unsafe { CStr::from_ptr(name.name.as_ptr()) };
+                Some((s.to_string_lossy().into_owned(), v.value))
+            })
+            .collect())
     }
 
     /// The NUMA socket of the device ([`crate::eal::SOCKET_ID_ANY`] when
@@ -418,6 +491,11 @@ impl EthDev {
         self.state.n_txq.store(0, Ordering::SeqCst);
         let info = raw_info(port)?;
         let mut conf = sys::rte_eth_conf::default();
+        if has_lsc_interrupt(&info) {
+            // Link changes arrive as events (crate::events) as well as by
+            // polling.
+            conf.intr_conf.set_lsc(1);
+        }
         if n_rxq > 1 {
             // SAFETY: pure helper returning a constant.
             let want = unsafe { sys::rvs_eth_rss_ip_tcp_udp() };

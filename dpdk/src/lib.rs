@@ -19,6 +19,7 @@
 pub mod eal;
 pub mod error;
 pub mod ethdev;
+pub mod events;
 mod gate;
 pub mod mbuf;
 pub mod mempool;

@@ -248,10 +248,34 @@ fn null_pair(pool: &Mempool) {
     assert_eq!(a.stats().unwrap().ipackets, total + BURST as u64 - 1);
     assert_eq!(b.stats().unwrap().opackets, total);
     assert_eq!(pool.in_use_count(), base);
+    device_events(&a);
     drop((rx, tx));
     ethdev::remove(a.port()).unwrap();
     ethdev::remove(b.port()).unwrap();
     assert!(ethdev::ports().is_empty(), "every port removed");
+}
+
+/// What a bus driver reports (vfio-pci's release request on hot-unplug
+/// arrives this way) reaches `dpdk::events`, by device name, once.
+fn device_events(a: &EthDev) {
+    let info = a.info().unwrap();
+    assert!(!info.lsc_interrupt, "net_null raises no link interrupts");
+    assert!(a
+        .xstats()
+        .unwrap()
+        .iter()
+        .any(|(n, _)| n == "rx_good_packets"));
+    let name = a.device_name().expect("device name");
+    assert_eq!(name, "net_null0");
+    dpdk::events::watch_devices().unwrap();
+    dpdk::events::watch_port(a.port()).unwrap();
+    assert!(dpdk::events::take_removed().is_empty());
+    let c = std::ffi::CString::new(name.clone()).unwrap();
+    // SAFETY: EAL is up; `c` is a valid C string for the call. This is the
+    // call a bus driver makes when the kernel takes a device back.
+    unsafe { dpdk_sys::rte_dev_event_callback_process(c.as_ptr(), dpdk_sys::RTE_DEV_EVENT_REMOVE) };
+    assert_eq!(dpdk::events::take_removed(), vec![name]);
+    assert!(dpdk::events::take_removed().is_empty(), "taken once");
 }
 
 fn foreign_thread(pool: &Mempool) {

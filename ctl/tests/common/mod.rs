@@ -14,6 +14,7 @@ use ctl::{execute, CtlError, Outcome};
 pub struct FakeEnv {
     pub host_nics: BTreeSet<String>,
     pub dirs: BTreeSet<String>,
+    pub missing_pci: BTreeSet<String>,
     next: Cell<u64>,
 }
 
@@ -21,6 +22,7 @@ impl FakeEnv {
     pub fn new() -> FakeEnv {
         let mut e = FakeEnv::default();
         e.host_nics.insert("0000:02:00.0".into());
+        e.missing_pci.insert("0000:0f:00.0".into());
         e.dirs.insert("/usr/local/openvswitch".into());
         e.dirs.insert("/tmp".into());
         e
@@ -30,6 +32,9 @@ impl FakeEnv {
 impl Env for FakeEnv {
     fn is_host_nic(&self, pci: &str) -> bool {
         self.host_nics.contains(pci)
+    }
+    fn pci_device_exists(&self, pci: &str) -> bool {
+        !self.missing_pci.contains(pci)
     }
     fn is_directory(&self, path: &str) -> bool {
         self.dirs.contains(path.trim_end_matches('/')) || path == "/"

@@ -101,6 +101,9 @@ pub fn init_dpdk(db: &Db) -> Result<DpdkState, String> {
     let args = crate::eal_args::build(db, crate::eal_args::Host::probe())?;
     crate::info!("initializing DPDK: {}", args.join(" "));
     let eal = Eal::init(&args).map_err(|e| format!("DPDK initialization failed: {e}"))?;
+    if let Err(e) = dpdk::events::watch_devices() {
+        crate::warn!("device removal will not be noticed: {e}");
+    }
     let pool = shrinking_pool("rvs_std", POOL_MBUFS, STD_DATA_ROOM)
         .map_err(|e| format!("could not create the mbuf pool: {e}"))?;
     Ok(DpdkState {

@@ -18,7 +18,8 @@ use datapath::wire::MacAddr;
 use super::bonds::Bonds;
 use super::bridges::Bridges;
 use super::devices::Devices;
-use crate::device::Device;
+use super::ethdev_columns::eth_columns;
+use crate::device::{DevSpec, Device};
 
 /// Counts of each PMD at its last `pmd-stats-clear`, by core.
 pub type PmdBaselines = BTreeMap<usize, PmdCounts>;
@@ -89,6 +90,9 @@ impl Live<'_> {
         }
         stats.insert("rx_dropped".into(), rx_dropped);
         stats.insert("tx_dropped".into(), tx_dropped);
+        if rt.removals() > 0 || matches!(rt.spec(), DevSpec::Eth { .. }) {
+            stats.insert("device_removals".into(), rt.removals() as i64);
+        }
         let mut status = BTreeMap::new();
         if let Some(d) = rt.device() {
             status.insert("driver_name".into(), d.driver());
@@ -99,7 +103,7 @@ impl Live<'_> {
                         stats.insert("rx_errors".into(), s.ierrors as i64);
                         stats.insert("tx_errors".into(), s.oerrors as i64);
                     }
-                    status.insert("port_no".into(), dev.port().to_string());
+                    eth_columns(dev, &mut stats, &mut status);
                 }
                 Device::Vhost { client, .. } => {
                     let st = client.status();

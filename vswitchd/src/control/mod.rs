@@ -26,6 +26,7 @@ mod bridges;
 mod commands;
 mod devices;
 mod eal;
+mod ethdev_columns;
 mod live;
 mod snapshot;
 
@@ -49,8 +50,8 @@ use snapshot::PortCounters;
 
 /// Timer resolution of the control thread.
 pub const TICK_MS: u64 = 10;
-/// How often links are polled.
-const LINK_POLL_MS: u64 = 100;
+/// How often links are polled (and at once after a link-state interrupt).
+const LINK_POLL_MS: u64 = 20;
 /// How often MAC tables are aged.
 const AGE_MS: u64 = 1000;
 
@@ -147,7 +148,15 @@ impl Control {
         let bonds = &mut self.bonds;
         self.devices
             .drain_slow(|iface, frame| fx.merge(bonds.rx_slow(iface, frame, now)));
-        if now >= self.next_link_poll {
+        for name in self.devices.take_removals() {
+            self.dirty = true;
+            let admin = self
+                .db
+                .interface(&name)
+                .is_none_or(|(_, _, i)| i.admin_up());
+            fx.merge(self.bonds.set_link(&name, false, admin, now));
+        }
+        if now >= self.next_link_poll || dpdk::events::take_link_changed() {
             self.next_link_poll = now + LINK_POLL_MS;
             for (name, up) in self.devices.poll_links() {
                 crate::info!("{name}: link {}", if up { "up" } else { "down" });
@@ -164,6 +173,9 @@ impl Control {
         if now >= self.next_age {
             self.next_age = now + AGE_MS;
             self.bridges.age(now);
+            if self.devices.reattach_returned(&self.db) {
+                self.dirty = true;
+            }
         }
         if self.dirty {
             self.publish();

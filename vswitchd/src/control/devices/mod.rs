@@ -25,6 +25,8 @@ use crate::clock::Clock;
 use crate::device::{self, DevSpec, Device, RxSpec, TxHandle};
 use crate::pmd_thread::{Msg, PmdSnapshot, PmdThread, Returned, SlowRing};
 
+mod events;
+
 /// Slow Protocols frames one drain takes at most.
 const SLOW_BUDGET: usize = 1024;
 
@@ -44,6 +46,11 @@ pub struct IfaceRt {
     /// Kept across reopening.
     counters: Arc<Counters>,
     link_up: bool,
+    /// Times its device was removed under it (hot-unplug).
+    removals: u64,
+    /// Since the last removal, its PCI device was seen gone or unbound
+    /// (so one bound again is a device that came back).
+    seen_gone: bool,
 }
 
 impl IfaceRt {
@@ -70,6 +77,10 @@ impl IfaceRt {
     /// Carrier as last polled.
     pub fn link_up(&self) -> bool {
         self.link_up
+    }
+    /// Times its device was removed under it (hot-unplug).
+    pub fn removals(&self) -> u64 {
+        self.removals
     }
     /// Receive queues handed to PMDs: (core, queue, busy cycles).
     pub fn rx_assigned(&self) -> &[(usize, u16, Arc<AtomicU64>)] {
@@ -312,6 +323,20 @@ impl Devices {
         for n in &stale {
             self.close_iface(n);
         }
+        // Every configuration write retries the interfaces in error (a
+        // device that was missing, removed, or busy may be back), keeping
+        // their counters.
+        let retry: Vec<String> = self
+            .ifaces
+            .iter()
+            .filter(|(_, rt)| rt.device.is_none() && rt.error.is_some())
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in retry {
+            if let Some((_, _, iface)) = db.interface(&n) {
+                self.reopen(iface);
+            }
+        }
         for (name, _) in wanted {
             if !self.ifaces.contains_key(&name) {
                 if let Some((_, _, iface)) = db.interface(&name) {
@@ -320,6 +345,23 @@ impl Devices {
             }
         }
         !stale.is_empty()
+    }
+
+    /// Try again to open an interface that has no device, keeping its
+    /// counters. Returns whether it opened.
+    fn reopen(&mut self, iface: &ctl::db::Interface) -> bool {
+        let Some(old) = self.ifaces.remove(&iface.name) else {
+            return false;
+        };
+        self.open_iface(iface);
+        let Some(rt) = self.ifaces.get_mut(&iface.name) else {
+            return false;
+        };
+        rt.counters = old.counters;
+        rt.removals = old.removals;
+        // Whoever saw it down hears it come up from the next poll.
+        rt.link_up = false;
+        rt.device.is_some()
     }
 
     fn open_iface(&mut self, iface: &ctl::db::Interface) {
@@ -338,6 +380,8 @@ impl Devices {
             // One row per PMD slot, plus the control thread's.
             counters: Counters::new(self.slots + 1),
             link_up: false,
+            removals: 0,
+            seen_gone: false,
         };
         let pool = self.pool_for(rt.spec.mtu());
         match (&self.dpdk_error, pool) {
@@ -346,6 +390,11 @@ impl Devices {
             (None, Some(pool)) => {
                 match device::open(&rt.spec, self.slots, &pool, u64::from(uid) ^ 0x5256_5357) {
                     Ok(o) => {
+                        if let Device::Eth { dev, .. } = &o.device {
+                            if let Err(e) = dpdk::events::watch_port(dev.port()) {
+                                crate::warn!("{name}: no device events: {e}");
+                            }
+                        }
                         rt.link_up = o.device.link_up();
                         crate::info!(
                             "{name}: attached ({:?}), link {}",
@@ -369,9 +418,13 @@ impl Devices {
     }
 
     fn close_iface(&mut self, name: &str) {
-        let Some(mut rt) = self.ifaces.remove(name) else {
-            return;
-        };
+        if let Some(mut rt) = self.ifaces.remove(name) {
+            self.detach(name, &mut rt);
+        }
+    }
+
+    /// Take `rt`'s queues back from the PMDs, then close its device.
+    fn detach(&mut self, name: &str, rt: &mut IfaceRt) {
         for p in &self.pmds {
             p.send(Msg::RemoveRx { uid: rt.uid });
             p.send(Msg::SetTx {
@@ -389,6 +442,7 @@ impl Devices {
         }
         rt.rx_parked.clear();
         rt.tx_parked.clear();
+        rt.rx_assigned.clear();
         rt.ctl_tx = None;
         if let Some(d) = rt.device.take() {
             d.close();
@@ -421,68 +475,6 @@ impl Devices {
             row.inc(Counter::TxFull);
             crate::warn!("{iface}: transmit queue full, control frame dropped");
         }
-    }
-
-    /// Poll every open device's carrier (and the queue count a vhost guest
-    /// negotiated). Returns the interfaces whose carrier changed.
-    pub fn poll_links(&mut self) -> Vec<(String, bool)> {
-        let mut changed: Vec<(String, bool)> = Vec::new();
-        let mut requeue: Vec<String> = Vec::new();
-        for (name, rt) in self.ifaces.iter_mut() {
-            let Some(dev) = rt.device.as_mut() else {
-                continue;
-            };
-            let up = dev.link_up();
-            if let Device::Vhost {
-                client,
-                queues,
-                generation,
-                ..
-            } = dev
-            {
-                let st = client.status();
-                if st.generation != *generation {
-                    *generation = st.generation;
-                    if st.n_queues > *queues {
-                        requeue.push(name.clone());
-                    }
-                }
-            }
-            if up != rt.link_up {
-                rt.link_up = up;
-                changed.push((name.clone(), up));
-            }
-        }
-        for name in requeue {
-            self.grow_vhost_queues(&name);
-        }
-        changed
-    }
-
-    fn grow_vhost_queues(&mut self, name: &str) {
-        let Some(pool) = self.dpdk.as_ref().map(|d| d.pool.clone()) else {
-            return;
-        };
-        let Some(rt) = self.ifaces.get_mut(name) else {
-            return;
-        };
-        let Some(Device::Vhost { client, queues, .. }) = rt.device.as_mut() else {
-            return;
-        };
-        let want = client.status().n_queues;
-        for q in *queues..want {
-            match client.rx_queue(q, &pool) {
-                Ok(h) => rt.rx_parked.push(RxSpec {
-                    queue: q,
-                    handle: Box::new(h),
-                    every: 1,
-                }),
-                Err(e) => crate::warn!("{name}: queue {q}: {e}"),
-            }
-        }
-        crate::info!("{name}: guest negotiated {want} queue pairs");
-        *queues = want;
-        self.hand_out_queues(name);
     }
 
     /// Hand each Slow Protocols frame the PMDs queued (at most
