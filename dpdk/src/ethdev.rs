@@ -491,11 +491,11 @@ impl EthDev {
         self.state.n_txq.store(0, Ordering::SeqCst);
         let info = raw_info(port)?;
         let mut conf = sys::rte_eth_conf::default();
-        if has_lsc_interrupt(&info) {
-            // Link changes arrive as events (crate::events) as well as by
-            // polling.
-            conf.intr_conf.set_lsc(1);
-        }
+        // Link-state interrupts stay off: with them on, DPDK answers
+        // rte_eth_link_get_nowait from a cache only the interrupt updates,
+        // and an interrupt that never comes (e1000e under vfio in a TCG
+        // guest lost every carrier change) hides a dead link. Polling asks
+        // the device.
         if n_rxq > 1 {
             // SAFETY: pure helper returning a constant.
             let want = unsafe { sys::rvs_eth_rss_ip_tcp_udp() };

@@ -46,7 +46,6 @@ pub fn eth_columns(
             ("tx_udp_csum_offload", flag(has(tx, "UDP_CKSUM"))),
             ("tx_sctp_csum_offload", flag(has(tx, "SCTP_CKSUM"))),
             ("tx_tcp_seg_offload", flag(has(tx, "TCP_TSO"))),
-            ("lsc_interrupt", flag(i.lsc_interrupt)),
         ] {
             status.insert(k.into(), v);
         }

@@ -50,7 +50,7 @@ use snapshot::PortCounters;
 
 /// Timer resolution of the control thread.
 pub const TICK_MS: u64 = 10;
-/// How often links are polled (and at once after a link-state interrupt).
+/// How often links are polled (and at once after a PMD's link event).
 const LINK_POLL_MS: u64 = 20;
 /// How often MAC tables are aged.
 const AGE_MS: u64 = 1000;
