@@ -15,6 +15,13 @@
 #   rvguest_alive PID NAME            true if PID is the QEMU of guest NAME
 #   rvguest_stop PID NAME             SIGTERM, then SIGKILL after 5 s
 #   rvguest_monitor SOCK CMD...       one QEMU human-monitor command (--monitor)
+#   rvguest_cmd [-t SECONDS] SOCK COMMAND
+#                                     run a shell command in a guest started
+#                                     with --cmd SOCK and rv.cmd=1; prints its
+#                                     output (stdout+stderr), returns its exit
+#                                     status (124 on timeout, 125 if the
+#                                     channel fails)
+#   rvguest_q35_pci N                 guest PCI address of NIC N under --q35
 
 rvguest_lines() {
   tr -d '\r' <"$1" 2>/dev/null | grep -a -E "^RV $2 $3( |\$)" || true
@@ -112,3 +119,62 @@ lines = out.split("\n")[1:-1]  # drop the echoed command and the prompt
 sys.stdout.write("".join(l + "\n" for l in lines if l.strip()))
 PY
 }
+
+# rvguest_cmd [-t SECONDS] SOCK COMMAND: run COMMAND (one line, any shell
+# syntax) with sh -c in the guest whose second serial port is SOCK
+# (run-guest.sh --cmd SOCK, init rv.cmd=1). Commands run one at a time, with
+# stdin from /dev/null; start long ones in the background with their output
+# in a file. The output is printed as the guest produced it; the exit status
+# is the command's (124: no answer within SECONDS, default 120; 125: no
+# channel). Each request carries a fresh id and everything else read from
+# the port (such as the answer to an earlier, timed-out request) is skipped.
+rvguest_cmd() {
+  local t=120
+  if [ "${1:-}" = -t ]; then t=$2; shift 2; fi
+  python3 - "$1" "$2" "$t" <<'PY'
+import os, socket, sys, time
+sock, cmd, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+if "\n" in cmd or "\r" in cmd:
+    sys.stderr.write("rvguest_cmd: the command must be one line\n"); sys.exit(125)
+rid = os.urandom(6).hex()
+end = time.monotonic() + timeout
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.settimeout(10)
+    s.connect(sock)
+    s.sendall(b"RVCMD " + rid.encode() + b" " + cmd.encode() + b"\n")
+except OSError as e:
+    sys.stderr.write("rvguest_cmd: %s: %s\n" % (sock, e)); sys.exit(125)
+begin = ("RVOUT %s BEGIN" % rid).encode()
+endm = ("RVOUT %s END rc=" % rid).encode()
+buf, out, inside = b"", [], False
+while True:
+    left = end - time.monotonic()
+    if left <= 0:
+        sys.stdout.buffer.write(b"".join(out))
+        sys.stderr.write("rvguest_cmd: no answer within %gs to: %s\n" % (timeout, cmd)); sys.exit(124)
+    s.settimeout(min(left, 1.0))
+    try:
+        chunk = s.recv(65536)
+    except socket.timeout:
+        continue
+    if not chunk:
+        sys.stderr.write("rvguest_cmd: %s closed (guest gone?)\n" % sock); sys.exit(125)
+    buf += chunk.replace(b"\r", b"")
+    while b"\n" in buf:
+        line, buf = buf.split(b"\n", 1)
+        if not inside:
+            inside = line == begin
+        elif line.startswith(endm):
+            if out and out[-1] == b"\n":
+                out.pop()  # the newline the guest adds after the output
+            sys.stdout.buffer.write(b"".join(out))
+            sys.stdout.flush()
+            sys.exit(int(line[len(endm):] or b"125"))
+        else:
+            out.append(line + b"\n")
+PY
+}
+
+# rvguest_q35_pci N: the guest PCI address of NIC N of a --q35 guest.
+rvguest_q35_pci() { printf '0000:%02x:00.0\n' $(($1 + 1)); }

@@ -12,13 +12,24 @@
 #                          command line), on NUMA node NODE (default: all),
 #                          and mount hugetlbfs at /dev/hugepages. Never
 #                          lowers an existing reservation.
-#   bind PCI...            load vfio-pci and bind these NICs to it
+#   bind [--driver uio_pci_generic] PCI...
+#                          load vfio-pci and bind these NICs to it
 #                          (dpdk-devbind.py --bind=vfio-pci). Refuses a NIC that
 #                          carries the host's default route or an address.
+#                          --driver uio_pci_generic: the fallback for a host
+#                          without a usable IOMMU (README.md)
 #   unbind PCI DRIVER      give a NIC back to its kernel driver (e.g. ixgbe)
 #   persist                print what to add to the kernel command line and
 #                          /etc/modules-load.d so it survives a reboot
 # --dry-run prints the commands instead of running them.
+#
+# Without python3 (a minimal host, or the switch test guest of
+# scripts/guest/build-switch-image.sh), `hugepages`, `bind`, `unbind` and
+# `status` do the sysfs steps DPDK's tools do, printed as `+ ...` like every
+# command: the nr_hugepages file and a hugetlbfs mount; unbind,
+# driver_override, bind, driver_override cleared. Where python3 exists the
+# tools are required, as before. Needs bash, and kmod's modprobe (it loads
+# vfio_iommu_type1 through vfio's softdep).
 set -euo pipefail
 
 DRY=0
@@ -45,6 +56,63 @@ netdev_of() {
   return 0
 }
 n_iommu_groups() { find /sys/kernel/iommu_groups -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+# whether DPDK's Python tool $1 can run here (else: the sysfs fallback)
+have_tool() { command -v "$1" >/dev/null && command -v python3 >/dev/null; }
+# where Python runs, DPDK's tool is required as before; without Python the
+# sysfs fallback is used
+need_tool() { command -v python3 >/dev/null || return 0; need "$1" dpdk; }
+# write VALUE (and a newline, as echo does) to FILE, echoed like run does
+wr() {
+  echo "+ echo $1 > $2"
+  [ $DRY = 1 ] || printf '%s\n' "$1" >"$2"
+}
+driver_of() { # PCI: its driver's name, or nothing
+  local l
+  l=$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null) || return 0
+  basename "$l"
+}
+# sysfs_bind DRIVER PCI...: what dpdk-devbind.py --bind does: unbind the
+# current driver, driver_override, bind, clear driver_override.
+sysfs_bind() {
+  local drv=$1 pci cur
+  shift
+  [ $DRY = 1 ] || [ -d "/sys/bus/pci/drivers/$drv" ] || die "driver $drv is not loaded"
+  for pci in "$@"; do
+    cur=$(driver_of "$pci")
+    if [ "$cur" = "$drv" ]; then
+      echo "Notice: $pci already bound to driver $drv, skipping"
+      continue
+    fi
+    [ -z "$cur" ] || wr "$pci" "/sys/bus/pci/devices/$pci/driver/unbind"
+    wr "$drv" "/sys/bus/pci/devices/$pci/driver_override"
+    wr "$pci" "/sys/bus/pci/drivers/$drv/bind"
+    # like dpdk-devbind.py: the override is cleared again, so a re-plugged
+    # device is not grabbed by it
+    wr "" "/sys/bus/pci/devices/$pci/driver_override"
+    [ $DRY = 1 ] || [ "$(driver_of "$pci")" = "$drv" ] || die "$pci did not bind to $drv"
+  done
+}
+# sysfs_status: what dpdk-devbind.py --status-dev net shows: network-class
+# PCI devices with their driver and netdev.
+sysfs_status() {
+  local d pci cls drv
+  echo "Network devices (PCI class 02), from sysfs:"
+  for d in /sys/bus/pci/devices/*; do
+    pci=${d##*/}
+    cls=$(cat "$d/class" 2>/dev/null) || continue
+    case $cls in 0x02*) ;; *) continue ;; esac
+    drv=$(driver_of "$pci")
+    echo "$pci '$(cat "$d/vendor"):$(cat "$d/device")' drv=${drv:-none} if=$(netdev_of "$pci")"
+  done
+}
+# hugepage status like dpdk-hugepages.py -s
+sysfs_huge_status() {
+  local f
+  for f in /sys/kernel/mm/hugepages/hugepages-*/nr_hugepages; do
+    echo "$(basename "$(dirname "$f")"): $(cat "$f") pages"
+  done
+  grep ' hugetlbfs ' /proc/mounts || echo "no hugetlbfs mounted"
+}
 
 case $CMD in
   check)
@@ -65,21 +133,25 @@ case $CMD in
     [ "$total" -gt 0 ] || [ "$(cat /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages 2>/dev/null || echo 0)" -gt 0 ] ||
       { echo "MISSING: hugepages (setup-host.sh hugepages 4G)"; ok=0; }
     for t in dpdk-hugepages.py dpdk-devbind.py; do
-      if command -v $t >/dev/null; then echo "ok: $t"; else echo "MISSING: $t (apt-get install dpdk)"; ok=0; fi
+      if have_tool $t; then
+        echo "ok: $t"
+      elif command -v python3 >/dev/null; then
+        echo "MISSING: $t (apt-get install dpdk)"; ok=0
+      else
+        echo "note: $t cannot run (no python3): this script does its sysfs steps itself"
+      fi
     done
     if grep -qw pdpe1gb /proc/cpuinfo; then echo "ok: CPU supports 1G pages"; else echo "note: no 1G page support, use 2M pages"; fi
     [ $ok = 1 ]
     ;;
   status)
-    need dpdk-hugepages.py dpdk
-    need dpdk-devbind.py dpdk
-    dpdk-hugepages.py -s
+    if have_tool dpdk-hugepages.py; then dpdk-hugepages.py -s; else sysfs_huge_status; fi
     echo
-    dpdk-devbind.py --status-dev net
+    if have_tool dpdk-devbind.py; then dpdk-devbind.py --status-dev net; else sysfs_status; fi
     ;;
   hugepages)
     root
-    need dpdk-hugepages.py dpdk
+    need_tool dpdk-hugepages.py
     want=${1:?SIZE, e.g. 4G}
     psize=${2:-2M}
     node=${3:-}
@@ -93,21 +165,46 @@ case $CMD in
     if [ $((have * kb * 1024)) -ge $bytes ] && [ -z "$node" ]; then
       echo "already $have pages of $psize reserved (>= $want); not lowering it"
     else
-      args=(--pagesize "$psize" --reserve "$want")
-      [ -n "$node" ] && args+=(--node "$node")
-      run dpdk-hugepages.py "${args[@]}"
+      if have_tool dpdk-hugepages.py; then
+        args=(--pagesize "$psize" --reserve "$want")
+        [ -n "$node" ] && args+=(--node "$node")
+        run dpdk-hugepages.py "${args[@]}"
+      else
+        # what dpdk-hugepages.py --reserve writes (per node when asked)
+        pages=$(((bytes + kb * 1024 - 1) / (kb * 1024)))
+        if [ -n "$node" ]; then
+          wr "$pages" "/sys/devices/system/node/node$node/hugepages/hugepages-${kb}kB/nr_hugepages"
+        else
+          wr "$pages" "/sys/kernel/mm/hugepages/hugepages-${kb}kB/nr_hugepages"
+        fi
+        got=$(cat "/sys/kernel/mm/hugepages/hugepages-${kb}kB/nr_hugepages")
+        [ $DRY = 1 ] || [ "$got" -ge "$pages" ] || die "only $got of $pages pages of $psize could be reserved"
+      fi
     fi
     if ! grep -q ' /dev/hugepages hugetlbfs' /proc/mounts; then
-      run dpdk-hugepages.py --mount
+      if have_tool dpdk-hugepages.py; then
+        run dpdk-hugepages.py --mount
+      else
+        run mkdir -p /dev/hugepages
+        run mount -t hugetlbfs -o "pagesize=$psize" nodev /dev/hugepages
+      fi
     fi
-    [ $DRY = 1 ] || dpdk-hugepages.py -s
+    if [ $DRY = 0 ]; then
+      if have_tool dpdk-hugepages.py; then dpdk-hugepages.py -s; else sysfs_huge_status; fi
+    fi
     ;;
   bind)
     root
-    need dpdk-devbind.py dpdk
+    need_tool dpdk-devbind.py
+    bdrv=vfio-pci
+    if [ "${1:-}" = --driver ]; then
+      bdrv=${2:?--driver vfio-pci or uio_pci_generic}
+      shift 2
+    fi
+    case $bdrv in vfio-pci | uio_pci_generic) ;; *) die "--driver vfio-pci or uio_pci_generic" ;; esac
     [ $# -gt 0 ] || die "bind needs PCI addresses (dpdk-devbind.py --status-dev net)"
-    [ "$(n_iommu_groups)" -gt 0 ] || [ $DRY = 1 ] ||
-      die "no IOMMU groups: boot with intel_iommu=on iommu=pt (or amd_iommu=on)"
+    [ "$bdrv" != vfio-pci ] || [ "$(n_iommu_groups)" -gt 0 ] || [ $DRY = 1 ] ||
+      die "no IOMMU groups: boot with intel_iommu=on iommu=pt (or amd_iommu=on), or use --driver uio_pci_generic (README.md)"
     for pci in "$@"; do
       [ -e "/sys/bus/pci/devices/$pci" ] || [ $DRY = 1 ] || die "no PCI device $pci"
       dev=$(netdev_of "$pci")
@@ -121,17 +218,27 @@ case $CMD in
         run ip link set "$dev" down
       fi
     done
-    run modprobe vfio-pci
-    run dpdk-devbind.py --bind=vfio-pci "$@"
-    [ $DRY = 1 ] || dpdk-devbind.py --status-dev net
+    run modprobe "$bdrv"
+    if have_tool dpdk-devbind.py; then
+      run dpdk-devbind.py --bind="$bdrv" "$@"
+      [ $DRY = 1 ] || dpdk-devbind.py --status-dev net
+    else
+      sysfs_bind "$bdrv" "$@"
+      [ $DRY = 1 ] || sysfs_status
+    fi
     echo "now: vsctl add-port BR PORT -- set Interface PORT type=dpdk options:dpdk-devargs=$1"
     ;;
   unbind)
     root
-    need dpdk-devbind.py dpdk
+    need_tool dpdk-devbind.py
     pci=${1:?PCI address}
     drv=${2:?kernel driver, e.g. ixgbe, i40e, ice, mlx5_core}
-    run dpdk-devbind.py --bind="$drv" "$pci"
+    if have_tool dpdk-devbind.py; then
+      run dpdk-devbind.py --bind="$drv" "$pci"
+    else
+      [ $DRY = 1 ] || [ -d "/sys/bus/pci/drivers/$drv" ] || run modprobe "$drv"
+      sysfs_bind "$drv" "$pci"
+    fi
     ;;
   persist)
     cat <<'EOT'

@@ -29,6 +29,13 @@
 #   vs ARGS...                    vsctl on this scenario's socket
 #   vsx ARGS...                   the same, echoing the command first
 #   e2e_guest NAME CMDLINE NIC... start a guest in the background
+#   e2e_guest_ex NAME CMDLINE [--cpus LIST] [RUN-GUEST OPTION]...
+#                                 the same with any run-guest.sh options
+#                                 (--q35, --smp, --mem, --initrd, --nic, ...),
+#                                 a command channel (rv.cmd=1) and a
+#                                 hot-plug file (--q35)
+#   e2e_gcmd [-t S] NAME COMMAND  run a shell command inside guest NAME
+#                                 (e2e_guest_ex only); its output and status
 #   e2e_wait NAME KIND [TIMEOUT]  wait for a console line (dies on timeout)
 #   e2e_stat IFACE COUNTER        one interface statistic
 #   e2e_until TIMEOUT CMD...      poll CMD every 0.1 s until it succeeds
@@ -54,7 +61,8 @@ E2E_SWITCH_PID=''
 E2E_NETNS=()
 E2E_VETHS=()
 E2E_EXTRA_PIDS=()
-declare -A E2E_PID=() E2E_LOG=() E2E_MON=() E2E_TLAUNCH=()
+E2E_EVIDENCE_HOOKS=() # functions e2e_evidence calls (their output goes with it)
+declare -A E2E_PID=() E2E_LOG=() E2E_MON=() E2E_TLAUNCH=() E2E_CMD=() E2E_HOTPLUG=()
 
 e2e_ms() { date +%s%3N; }
 
@@ -213,13 +221,50 @@ e2e_guest() {
   local name=$1 cmdline=$2 nics=() n
   shift 2
   for n in "$@"; do nics+=(--nic "$n"); done
+  e2e_guest_launch "$name" "$cmdline" "$E2E_GUEST_CPUS" "${nics[@]}"
+}
+
+# e2e_guest_ex NAME CMDLINE [--cpus LIST] [RUN-GUEST OPTION]...: start a
+# guest with any run-guest.sh options (later --kernel/--initrd override the
+# test image), a command channel (rv.cmd=1, e2e_gcmd NAME ...) and, for
+# --q35 guests, a hot-plug file (E2E_HOTPLUG[NAME]: `nicN device_add ...`).
+e2e_guest_ex() {
+  local name=$1 cmdline=$2 cpus=$E2E_GUEST_CPUS extra=()
+  shift 2
+  if [ "${1:-}" = --cpus ]; then cpus=$2; shift 2; fi
+  E2E_CMD[$name]=$E2E_WORK/run/$name.cmd
+  extra=(--cmd "${E2E_CMD[$name]}")
+  case " $* " in
+    *" --q35 "*)
+      E2E_HOTPLUG[$name]=$E2E_WORK/$name.hotplug
+      extra+=(--hotplug-file "${E2E_HOTPLUG[$name]}")
+      ;;
+  esac
+  e2e_guest_launch "$name" "$cmdline rv.cmd=1" "$cpus" "${extra[@]}" "$@"
+}
+
+# e2e_gcmd [-t SECONDS] NAME COMMAND: run COMMAND (a shell command line) in
+# guest NAME; prints its output, returns its status (see rvguest_cmd).
+e2e_gcmd() {
+  local t=$E2E_TIMEOUT
+  if [ "${1:-}" = -t ]; then t=$2; shift 2; fi
+  [ -n "${E2E_CMD[$1]:-}" ] || e2e_die "guest $1 has no command channel (e2e_guest_ex)"
+  rvguest_cmd -t "$t" "${E2E_CMD[$1]}" "$2"
+}
+
+# e2e_guest_launch NAME CMDLINE CPUS RUN-GUEST-ARGS...
+e2e_guest_launch() {
+  local name=$1 cmdline=$2 cpus=$3
+  shift 3
   E2E_LOG[$name]=$E2E_WORK/$name.console.log
   E2E_MON[$name]=$E2E_WORK/run/$name.mon
   : >"${E2E_LOG[$name]}"
-  taskset -c "$E2E_GUEST_CPUS" "$E2E_ROOT/scripts/guest/run-guest.sh" --name "$name" \
+  # a watchdog unless the caller set one
+  case " $cmdline " in *" rv.max_time="*) ;; *) cmdline="$cmdline rv.max_time=$((E2E_TIMEOUT * 4))" ;; esac
+  taskset -c "$cpus" "$E2E_ROOT/scripts/guest/run-guest.sh" --name "$name" \
     --kernel "$RV_GUEST_KERNEL" --initrd "$RV_GUEST_INITRAMFS" \
-    --cmdline "$cmdline rv.max_time=$((E2E_TIMEOUT * 4))" \
-    --log "${E2E_LOG[$name]}" --monitor "${E2E_MON[$name]}" "${nics[@]}" \
+    --cmdline "$cmdline" \
+    --log "${E2E_LOG[$name]}" --monitor "${E2E_MON[$name]}" "$@" \
     </dev/null >"$E2E_WORK/$name.qemu.log" 2>&1 &
   E2E_PID[$name]=$!
   E2E_TLAUNCH[$name]=$(e2e_ms)
@@ -443,6 +488,7 @@ e2e_evidence() {
     fi
     echo "----- vswitchd log (last 60 lines)"
     tail -n 60 "$SWLOG" 2>/dev/null
+    for n in "${E2E_EVIDENCE_HOOKS[@]}"; do "$n" || true; done
     for n in "${!E2E_LOG[@]}"; do
       echo "----- console of $n (last 40 lines)"
       tail -n 40 "${E2E_LOG[$n]}" 2>/dev/null | tr -d '\r'

@@ -4,7 +4,7 @@
 # scenario fails.
 #
 # Usage: tests/e2e/run.sh [--no-build] [SCENARIO...]
-#   SCENARIO: s1 .. s5 or a full name (s1-access-trunk); default: all.
+#   SCENARIO: s1 .. s6 or a full name (s1-access-trunk); default: all.
 #   --no-build: do not run `cargo build --release -p vswitchd -p ctl` first
 #               (it is skipped anyway when RVSWITCH_BIN is set).
 #
@@ -15,7 +15,7 @@
 #   E2E_SCENARIO_TIMEOUT  seconds one scenario may take (default 420)
 #
 # Needs root (TAP devices, network namespaces), 2 cores, the packages of
-# scripts/install-deps.sh. Takes about 6 minutes on the 2-core build machine.
+# scripts/install-deps.sh. Takes about 9 minutes on the 2-core build machine.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
