@@ -14,6 +14,7 @@ use datapath::vlan::parse_vid;
 use serde_json::Value;
 
 use crate::cmd::{self, Command, Kind, Options};
+use crate::cond::{parse_column_key_value, Condition};
 use crate::db::{Bridge, Db, FailMode, Interface, Port};
 use crate::env::{Env, Runtime};
 use crate::output::{self, Cell, TableOut};
@@ -23,7 +24,7 @@ use crate::schema::{
     Row, Table,
 };
 use crate::validate::{check_name, validate};
-use crate::value::{parse_single_atom, parse_token, Atom, AtomType, ColType, Datum, UNLIMITED};
+use crate::value::{parse_single_atom, Atom, AtomType, ColType, Datum, UNLIMITED};
 
 /// A failed command chain: print `vsctl: <message>` and exit 1.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +80,30 @@ pub struct Outcome {
     /// Position in the chain of each entry of `runtime` (where its JSON
     /// goes in the `json` array of a multi-command chain).
     pub runtime_positions: Vec<usize>,
+    /// `--pretty` (runtime command JSON must match).
+    pub pretty: bool,
+    /// A `wait-until` of the chain does not hold yet: nothing was done and
+    /// the client should ask again (ovs-vsctl's "try again").
+    pub waiting: bool,
+}
+
+impl Outcome {
+    /// A chain that printed `output` and changed nothing.
+    fn plain(output: String, opts: &Options, exit_code: i32) -> Outcome {
+        Outcome {
+            output,
+            json: None,
+            new_db: None,
+            runtime: Vec::new(),
+            exit_code,
+            json_format: opts.json(),
+            oneline: opts.oneline,
+            commands: 0,
+            runtime_positions: Vec::new(),
+            pretty: opts.pretty,
+            waiting: false,
+        }
+    }
 }
 
 /// Run `argv` (the arguments after `vsctl`) against `db`.
@@ -89,23 +114,16 @@ pub fn execute(
     rt: &dyn Runtime,
 ) -> Result<Outcome, CtlError> {
     let (opts, commands) = cmd::parse(argv)?;
-    if opts.help || opts.version {
+    if opts.help || opts.version || opts.list_options {
         let text = if opts.help {
             cmd::usage()
-        } else {
+        } else if opts.version {
             format!("vsctl (rvswitch) {}\n", env!("CARGO_PKG_VERSION"))
+        } else {
+            crate::options::options_text()
         };
-        return Ok(Outcome {
-            output: text,
-            json: None,
-            new_db: None,
-            runtime: Vec::new(),
-            exit_code: 0,
-            json_format: false,
-            oneline: false,
-            commands: 0,
-            runtime_positions: Vec::new(),
-        });
+        let plain = Options::default();
+        return Ok(Outcome::plain(text, &plain, 0));
     }
     let mut ctx = Ctx {
         db: db.clone(),
@@ -124,20 +142,20 @@ pub fn execute(
         }
         match ctx.run(c)? {
             Step::Out(text, json) => {
-                texts.push(text);
+                texts.push((c, text));
                 jsons.push(json);
             }
             Step::Exit(code) => {
                 return Ok(Outcome {
-                    output: String::new(),
-                    json: None,
-                    new_db: None,
-                    runtime: Vec::new(),
-                    exit_code: code,
-                    json_format: opts.json(),
-                    oneline: opts.oneline,
                     commands: commands.len(),
-                    runtime_positions: Vec::new(),
+                    ..Outcome::plain(String::new(), &opts, code)
+                })
+            }
+            Step::Wait => {
+                return Ok(Outcome {
+                    commands: commands.len(),
+                    waiting: true,
+                    ..Outcome::plain(String::new(), &opts, 0)
                 })
             }
         }
@@ -163,8 +181,11 @@ pub fn execute(
             Value::Array(jsons)
         })
     } else {
-        for t in &texts {
-            if opts.oneline {
+        for (c, t) in &texts {
+            // As ovs-vsctl: tables are printed as they are, runtime
+            // commands print later (in `Response::from_outcome`).
+            let table = matches!(c.name(), "list" | "find");
+            if opts.oneline && !table && c.syntax.kind != Kind::Runtime {
                 output.push_str(&oneline(t));
             } else {
                 output.push_str(t);
@@ -177,11 +198,9 @@ pub fn execute(
         json,
         new_db,
         runtime: ctx.runtime,
-        exit_code: 0,
-        json_format: opts.json(),
-        oneline: opts.oneline,
         commands: commands.len(),
         runtime_positions,
+        ..Outcome::plain(String::new(), &opts, 0)
     })
 }
 
@@ -200,13 +219,9 @@ pub fn oneline(t: &str) -> String {
     s
 }
 
-/// A JSON value as one output line (or pretty block).
+/// A JSON value as one output line, or as OVS lays out `--pretty` JSON.
 pub fn json_text(v: &Value, pretty: bool) -> String {
-    let mut s = if pretty {
-        serde_json::to_string_pretty(v).unwrap_or_default()
-    } else {
-        v.to_string()
-    };
+    let mut s = crate::output::ovs_json(v, pretty);
     s.push('\n');
     s
 }
@@ -214,6 +229,8 @@ pub fn json_text(v: &Value, pretty: bool) -> String {
 enum Step {
     Out(String, Value),
     Exit(i32),
+    /// A `wait-until` that does not hold yet.
+    Wait,
 }
 
 fn text_lines(lines: &[String]) -> String {
@@ -375,6 +392,12 @@ impl Ctx<'_> {
             "clear" => self.clear(c)?,
             "list" => self.list(c)?,
             "find" => self.find(c)?,
+            "wait-until" => {
+                if !crate::wait::holds(&self.db, self.rt, c)? {
+                    return Ok(Step::Wait);
+                }
+                (String::new(), Value::Null)
+            }
             other => {
                 return Err(CtlError::new(format!(
                     "unknown command '{other}'; use --help for help"
@@ -1187,152 +1210,5 @@ fn fail_mode_str(m: FailMode) -> &'static str {
     match m {
         FailMode::Standalone => "standalone",
         FailMode::Secure => "secure",
-    }
-}
-
-const RELOPS: &[&str] = &[
-    "=", "!=", "<", ">", "<=", ">=", "{=}", "{!=}", "{<}", "{>}", "{<=}", "{>=}", "{in}",
-    "{not-in}",
-];
-
-/// Split `COL[:KEY][OP VALUE]` (ovs-vsctl's `parse_column_key_value`).
-/// With `want_value`, the operator must be `=`; returns (column, key, value).
-fn parse_column_key_value(
-    table: Table,
-    arg: &str,
-    want_value: bool,
-) -> Result<(&'static schema::Column, Option<String>, Option<String>), CtlError> {
-    let (col, key, _, value) = split_cond(table, arg, if want_value { &["="] } else { &[] })?;
-    Ok((col, key, value))
-}
-
-#[allow(clippy::type_complexity)]
-fn split_cond(
-    table: Table,
-    arg: &str,
-    ops: &[&'static str],
-) -> Result<
-    (
-        &'static schema::Column,
-        Option<String>,
-        &'static str,
-        Option<String>,
-    ),
-    CtlError,
-> {
-    let (name, mut rest) = parse_token(arg)?;
-    if name.is_empty() {
-        return Err(CtlError::new(format!("{arg}: missing column name")));
-    }
-    let col = find_column(table, &name)?;
-    let mut key = None;
-    if let Some(r) = rest.strip_prefix(':') {
-        let (k, r2) = parse_token(r)?;
-        key = Some(k);
-        rest = r2;
-    }
-    if ops.is_empty() {
-        if !rest.is_empty() {
-            return Err(CtlError::new(format!(
-                "{arg}: trailing garbage \"{rest}\" in argument"
-            )));
-        }
-        return Ok((col, key, "", None));
-    }
-    let best = ops
-        .iter()
-        .filter(|op| rest.starts_with(**op) && rest.len() > op.len())
-        .max_by_key(|op| op.len());
-    match best {
-        Some(op) => Ok((col, key, op, Some(rest[op.len()..].to_string()))),
-        None => {
-            let list = if ops.len() == 1 {
-                format!("\"{}\"", ops[0])
-            } else {
-                let quoted: Vec<String> = ops.iter().map(|o| format!("\"{o}\"")).collect();
-                let (last, init) = quoted
-                    .split_last()
-                    .map(|(l, i)| (l.clone(), i.to_vec()))
-                    .unwrap_or_default();
-                format!("{}, or {last}", init.join(", "))
-            };
-            Err(CtlError::new(format!(
-                "{arg}: argument does not end in {list} followed by a value."
-            )))
-        }
-    }
-}
-
-/// A `find` condition.
-struct Condition {
-    col: &'static schema::Column,
-    key: Option<Atom>,
-    op: &'static str,
-    want: Datum,
-}
-
-impl Condition {
-    fn parse(table: Table, arg: &str) -> Result<Condition, CtlError> {
-        let (col, key, op, value) = split_cond(table, arg, RELOPS)?;
-        let value = value.unwrap_or_default();
-        let mut ty = col.ty;
-        ty.max = UNLIMITED;
-        let (key, want) = match key {
-            Some(k) => {
-                let Some(vty) = col.ty.value else {
-                    return Err(CtlError::new(format!(
-                        "cannot specify key to check for non-map column {}",
-                        col.name
-                    )));
-                };
-                let k = parse_single_atom(&k, &col.ty.key)?;
-                let vt = ColType {
-                    key: vty,
-                    value: None,
-                    min: 0,
-                    max: UNLIMITED,
-                };
-                let t = value.trim();
-                let want = if matches!(vty, AtomType::String { .. })
-                    && !t.is_empty()
-                    && !t.starts_with(['"', '['])
-                {
-                    // One unquoted string, delimiters and all.
-                    Datum::atom(parse_single_atom(t, &vty)?)
-                } else {
-                    crate::value::parse_datum(&value, &vt)?
-                };
-                (Some(k), want)
-            }
-            None => (None, parse_value(col, &value, &ty)?),
-        };
-        Ok(Condition { col, key, op, want })
-    }
-
-    fn holds(&self, have: &Datum) -> bool {
-        let a = match &self.key {
-            Some(k) => match have.get(k) {
-                Some(v) => Datum::atom(v.clone()),
-                None if !self.op.starts_with('{') => return false,
-                None => Datum::empty(),
-            },
-            None => have.clone(),
-        };
-        let b = &self.want;
-        use std::cmp::Ordering::*;
-        match self.op {
-            "=" | "{=}" => a.compare(b) == Equal,
-            "!=" | "{!=}" => a.compare(b) != Equal,
-            "<" => a.compare(b) == Less,
-            ">" => a.compare(b) == Greater,
-            "<=" => a.compare(b) != Greater,
-            ">=" => a.compare(b) != Less,
-            "{<}" => b.len() > a.len() && a.is_subset_of(b),
-            "{>}" => a.len() > b.len() && b.is_subset_of(&a),
-            "{<=}" | "{in}" => a.is_subset_of(b),
-            "{>=}" => b.is_subset_of(&a),
-            "{not-in}" => a.is_disjoint(b),
-            _ => false,
-        }
     }
 }

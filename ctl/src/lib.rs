@@ -4,15 +4,20 @@
 
 pub mod appctl;
 pub mod cmd;
+mod cond;
 pub mod db;
 pub mod env;
 pub mod exec;
+pub mod getopt;
+pub mod invoke;
+pub mod options;
 pub mod output;
 pub mod runtime;
 pub mod schema;
 pub mod uuid;
 pub mod validate;
 pub mod value;
+pub mod wait;
 
 pub use env::{Env, NoRuntime, Runtime, SystemEnv};
 pub use exec::{execute, CtlError, Outcome};

@@ -1,6 +1,7 @@
 //! Output formats: `show`, and the table layouts `list` and `find` use
-//! (`--format=list|table|csv|json`, `--data=string|bare|json`,
-//! `--no-headings`, `--bare`), laid out as ovs-vsctl lays them out.
+//! (`--format=list|table|html|csv|json`, `--data=string|bare|json`,
+//! `--no-headings`, `--bare`, `--max-column-width`, `--pretty`), laid out
+//! as ovs-vsctl 3.1 lays them out (OVS's `lib/table.c`, `lib/json.c`).
 
 use serde_json::{json, Value};
 
@@ -8,6 +9,7 @@ use crate::cmd::{DataFormat, Options, TableFormat};
 use crate::db::Db;
 use crate::env::Runtime;
 use crate::schema::{find_column, ovs_version, read, Row, Table};
+use crate::uuid::Uuid;
 use crate::value::{push_json_string, ColType, Datum};
 
 /// One cell of a table.
@@ -43,12 +45,52 @@ fn finish_line(s: &mut String) {
     s.push('\n');
 }
 
+/// A CSV field: quoted (with `""` for `"`) when it holds `,`, `"` or a
+/// newline, as OVS quotes.
 fn csv_field(t: &str) -> String {
-    if t.contains([',', '"', '\n', '\r']) || t.starts_with(' ') || t.ends_with(' ') {
+    if t.contains([',', '"', '\n']) {
         format!("\"{}\"", t.replace('"', "\"\""))
     } else {
         t.to_string()
     }
+}
+
+/// `&`, `<`, `>` and `"` as HTML entities.
+fn html_escape(t: &str, s: &mut String) {
+    for c in t.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            '"' => s.push_str("&quot;"),
+            c => s.push(c),
+        }
+    }
+}
+
+/// One HTML cell: every UUID in it becomes a link to the row it names
+/// (its first 8 characters as the text), as OVS writes them.
+fn html_cell(element: &str, content: &str, s: &mut String) {
+    s.push_str(&format!("    <{element}>"));
+    let mut rest = content;
+    while let Some(c) = rest.chars().next() {
+        match rest.get(..36).filter(|u| Uuid::is_uuid(u)) {
+            Some(u) => {
+                s.push_str(&format!("<a href=\"#{u}\">{}</a>", &u[..8]));
+                rest = &rest[36..];
+            }
+            None => {
+                html_escape(&rest[..c.len_utf8()], s);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    s.push_str(&format!("</{element}>\n"));
+}
+
+/// The first `n` characters of `t`.
+fn truncate(t: &str, n: usize) -> &str {
+    t.char_indices().nth(n).map_or(t, |(i, _)| &t[..i])
 }
 
 impl TableOut {
@@ -97,11 +139,14 @@ impl TableOut {
                     .collect();
                 let widths: Vec<usize> = (0..self.headings.len())
                     .map(|x| {
-                        let w = texts
+                        let mut w = texts
                             .iter()
                             .map(|r| r.get(x).map(|t| t.chars().count()).unwrap_or(0))
                             .max()
                             .unwrap_or(0);
+                        if let Some(max) = opts.max_column_width.filter(|m| *m > 0) {
+                            w = w.min(max);
+                        }
                         if opts.headings {
                             w.max(self.headings[x].chars().count())
                         } else {
@@ -130,12 +175,16 @@ impl TableOut {
                         if x > 0 {
                             s.push(' ');
                         }
-                        s.push_str(&format!("{t:<w$}", w = widths.get(x).copied().unwrap_or(0)));
+                        let w = widths.get(x).copied().unwrap_or(0);
+                        s.push_str(&format!("{:<w$}", truncate(t, w)));
                     }
                     finish_line(&mut s);
                 }
             }
             TableFormat::Csv => {
+                if !first {
+                    s.push('\n');
+                }
                 if opts.headings {
                     let h: Vec<String> = self.headings.iter().map(|h| csv_field(h)).collect();
                     s.push_str(&h.join(","));
@@ -150,17 +199,90 @@ impl TableOut {
                     s.push('\n');
                 }
             }
+            TableFormat::Html => {
+                s.push_str("<table border=1>\n");
+                if opts.headings {
+                    s.push_str("  <tr>\n");
+                    for h in &self.headings {
+                        html_cell("th", h, &mut s);
+                    }
+                    s.push_str("  </tr>\n");
+                }
+                for row in &self.rows {
+                    s.push_str("  <tr>\n");
+                    for (x, cell) in row.iter().enumerate() {
+                        let t = cell_text(cell, opts.data);
+                        if self.headings.get(x).map(String::as_str) == Some("_uuid") {
+                            s.push_str("    <td><a name=\"");
+                            html_escape(&t, &mut s);
+                            s.push_str("\">");
+                            html_escape(truncate(&t, 8), &mut s);
+                            s.push_str("</a></td>\n");
+                        } else {
+                            html_cell("td", &t, &mut s);
+                        }
+                    }
+                    s.push_str("  </tr>\n");
+                }
+                s.push_str("</table>\n");
+            }
             TableFormat::Json => {
-                let v = self.to_json();
-                s.push_str(&if opts.pretty {
-                    serde_json::to_string_pretty(&v).unwrap_or_default()
-                } else {
-                    v.to_string()
-                });
+                s.push_str(&ovs_json(&self.to_json(), opts.pretty));
                 s.push('\n');
             }
         }
         s
+    }
+}
+
+/// JSON text as OVS writes it (`lib/json.c`): object members sorted by
+/// name; with `pretty`, every member and element on a line of its own,
+/// indented two spaces a level, and closing brackets right after the
+/// last element.
+pub fn ovs_json(v: &Value, pretty: bool) -> String {
+    let mut s = String::new();
+    write_json(v, pretty, 0, &mut s);
+    s
+}
+
+fn newline(pretty: bool, depth: usize, s: &mut String) {
+    if pretty {
+        s.push('\n');
+        s.push_str(&"  ".repeat(depth));
+    }
+}
+
+fn write_json(v: &Value, pretty: bool, depth: usize, s: &mut String) {
+    match v {
+        Value::Object(m) => {
+            s.push('{');
+            newline(pretty, depth + 1, s);
+            let mut members: Vec<(&String, &Value)> = m.iter().collect();
+            members.sort_by(|a, b| a.0.cmp(b.0));
+            for (i, (k, v)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                    newline(pretty, depth + 1, s);
+                }
+                push_json_string(k, s);
+                s.push_str(if pretty { ": " } else { ":" });
+                write_json(v, pretty, depth + 1, s);
+            }
+            s.push('}');
+        }
+        Value::Array(a) => {
+            s.push('[');
+            for (i, e) in a.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                newline(pretty, depth + 1, s);
+                write_json(e, pretty, depth + 1, s);
+            }
+            s.push(']');
+        }
+        Value::String(t) => push_json_string(t, s),
+        other => s.push_str(&other.to_string()),
     }
 }
 

@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::db::Db;
 use crate::env::{Env, Runtime};
 use crate::exec::{execute, json_text, oneline, Outcome};
+use crate::options::{parse_globals, Global};
 use crate::runtime::RuntimeHandler;
 
 /// Protocol version spoken by this build.
@@ -98,10 +99,9 @@ impl Request {
     pub fn effective_argv(&self) -> Vec<String> {
         let mut argv = self.argv.clone();
         if self.format == Format::Json {
-            let global_format = argv
-                .iter()
-                .take_while(|a| a.starts_with('-') && *a != "--")
-                .any(|a| a.starts_with("--format") || a.starts_with("-f"));
+            // A command line that does not parse keeps its own error.
+            let global_format = parse_globals(&argv)
+                .map_or(true, |g| g.found().iter().any(|f| f.kind == Global::Format));
             if !global_format {
                 argv.insert(0, "--format=json".to_string());
             }
@@ -128,6 +128,15 @@ pub struct Response {
     /// Structured output for JSON requests.
     #[serde(default)]
     pub json: Option<Value>,
+    /// A `wait-until` of the chain does not hold yet; nothing was done.
+    /// The client asks again (`ok` is false, so a client that does not
+    /// know this field fails instead of reporting success).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub waiting: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Response {
@@ -140,6 +149,17 @@ impl Response {
             output: String::new(),
             error: msg.into(),
             json: None,
+            waiting: false,
+        }
+    }
+
+    /// The reply to a chain whose `wait-until` does not hold yet.
+    pub fn waiting() -> Response {
+        Response {
+            waiting: true,
+            ..Response::error(
+                "wait-until: the record does not exist or a condition does not hold yet; ask again",
+            )
         }
     }
 
@@ -153,6 +173,7 @@ impl Response {
             output: outcome.output,
             error: String::new(),
             json: outcome.json,
+            waiting: false,
         };
         for (n, cmd) in outcome.runtime.iter().enumerate() {
             match handler.run(cmd, outcome.json_format) {
@@ -160,7 +181,7 @@ impl Response {
                     if outcome.json_format {
                         let v = out.json.unwrap_or(Value::Null);
                         if !v.is_null() {
-                            resp.output.push_str(&json_text(&v, false));
+                            resp.output.push_str(&json_text(&v, outcome.pretty));
                         }
                         let slot = outcome.runtime_positions.get(n).copied().unwrap_or(0);
                         match &mut resp.json {
@@ -237,6 +258,7 @@ impl std::fmt::Display for CommitError {
 /// through [`Daemon::commit`], run the runtime commands, build the reply.
 pub fn handle<D: Daemon>(req: &Request, env: &dyn Env, daemon: &mut D) -> Response {
     let mut outcome = match execute(daemon.db(), &req.effective_argv(), env, &*daemon) {
+        Ok(o) if o.waiting => return Response::waiting(),
         Ok(o) => o,
         Err(e) => return Response::error(e.message),
     };

@@ -48,6 +48,7 @@ impl Control {
                             output: format!("ran {}\n", req.argv.join(" ")),
                             error: String::new(),
                             json: None,
+                            waiting: false,
                         });
                     }
                 }

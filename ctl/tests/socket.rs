@@ -7,26 +7,15 @@ mod common;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::daemon::{run_program, start, start_daemon};
 use common::TempDir;
-use ctl::db::Db;
-use ctl::env::Env;
 use ctl::proto::{self, Format, Request, Response};
 use ctl::server::{self, PeerCred, ServerConfig};
-use ctl::{client, store, RuntimeCommand, RuntimeHandler, RuntimeOutput};
-
-fn start<H>(path: &Path, cfg: ServerConfig, handler: H)
-where
-    H: Fn(Request, PeerCred) -> Response + Send + Sync + 'static,
-{
-    let listener = server::bind(path).unwrap();
-    let h = Arc::new(handler);
-    std::thread::spawn(move || server::serve(listener, h, cfg));
-}
+use ctl::{client, store};
 
 fn echo(req: Request, peer: PeerCred) -> Response {
     Response {
@@ -36,6 +25,7 @@ fn echo(req: Request, peer: PeerCred) -> Response {
         output: format!("{} from uid {}\n", req.argv.join(" "), peer.uid),
         error: String::new(),
         json: Some(serde_json::json!(req.argv)),
+        waiting: false,
     }
 }
 
@@ -274,74 +264,8 @@ fn peers_are_checked() {
 
 // ---- vsctl end to end -------------------------------------------------
 
-struct TestEnv;
-
-impl Env for TestEnv {
-    fn is_host_nic(&self, _pci: &str) -> bool {
-        false
-    }
-    fn pci_device_exists(&self, _pci: &str) -> bool {
-        true
-    }
-}
-
-fn start_daemon(dir: &Path) -> PathBuf {
-    let sock = dir.join("vswitchd.sock");
-    let conf = store::config_path(dir);
-    let daemon = Arc::new(Mutex::new(TestDaemon {
-        db: Db::new(ctl::env::random_uuid()),
-        conf,
-    }));
-    start(&sock, ServerConfig::default(), move |req, _| {
-        proto::handle(&req, &TestEnv, &mut *daemon.lock().unwrap())
-    });
-    sock
-}
-
-/// A daemon with no live state that persists its configuration.
-struct TestDaemon {
-    db: Db,
-    conf: PathBuf,
-}
-
-impl ctl::Runtime for TestDaemon {}
-
-impl RuntimeHandler for TestDaemon {
-    fn run(&mut self, cmd: &RuntimeCommand, _json: bool) -> Result<RuntimeOutput, String> {
-        match cmd {
-            RuntimeCommand::BondShow { bond } => Ok(RuntimeOutput {
-                text: format!("---- {} ----\n", bond.as_deref().unwrap_or("*")),
-                json: None,
-            }),
-            _ => Err("not implemented in this test".into()),
-        }
-    }
-}
-
-impl proto::Daemon for TestDaemon {
-    fn db(&self) -> &Db {
-        &self.db
-    }
-    fn commit(&mut self, new: Db) -> Result<(), proto::CommitError> {
-        store::save(&self.conf, &new).map_err(|e| proto::CommitError::NotSaved(e.to_string()))?;
-        self.db = new;
-        Ok(())
-    }
-}
-
 fn vsctl(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vsctl"))
-        .args(args)
-        // Never pick up a socket path from the caller's environment.
-        .env_remove(proto::SOCKET_ENV)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run_program(Path::new(env!("CARGO_BIN_EXE_vsctl")), args, env)
 }
 
 #[test]
@@ -404,6 +328,58 @@ fn ok_bond(s: &str) {
     assert_eq!(
         vsctl(&[s, "bond/show", "bond0"], &[]),
         (0, "---- bond0 ----\n".to_string(), String::new())
+    );
+}
+
+#[test]
+fn vsctl_sends_its_command_line_but_the_socket_option() {
+    let dir = TempDir::new("argv");
+    let path = dir.0.join("s.sock");
+    start(&path, ServerConfig::default(), echo);
+    let p = path.to_str().unwrap();
+    let uid = server::own_uid();
+    // `--socket` in any spelling is the client's; the rest goes as given
+    // (abbreviations included: the daemon reads them with the same table).
+    let sock_eq = format!("--sock={p}");
+    for args in [
+        vec!["--socket", p, "--no-heading", "-t", "5", "list-br"],
+        vec![&sock_eq, "--no-heading", "-t", "5", "list-br"],
+        vec!["--no-heading", "--so", p, "-t", "5", "list-br"],
+    ] {
+        assert_eq!(
+            vsctl(&args, &[]),
+            (
+                0,
+                format!("--no-heading -t 5 list-br from uid {uid}\n"),
+                String::new()
+            ),
+            "{args:?}"
+        );
+    }
+    // After the first command nothing is the client's.
+    assert_eq!(
+        vsctl(
+            &[
+                &format!("--socket={p}"),
+                "add-br",
+                "b",
+                "--",
+                "--socket=x",
+                "list-br"
+            ],
+            &[]
+        )
+        .1,
+        format!("add-br b -- --socket=x list-br from uid {uid}\n")
+    );
+    // Bad global options are refused before connecting.
+    assert_eq!(
+        vsctl(&["--socket=/nonexistent/x.sock", "--no", "list-br"], &[]),
+        (
+            1,
+            String::new(),
+            "vsctl: option '--no' is ambiguous; possibilities: '--no-syslog' '--no-wait' '--no-leader-only' '--no-shuffle-remotes' '--no-headings'\n".to_string()
+        )
     );
 }
 

@@ -1,6 +1,8 @@
 //! Shared test helpers: a fake host and a tiny shell-word splitter.
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use std::cell::Cell;
 use std::collections::BTreeSet;
 
