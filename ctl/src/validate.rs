@@ -446,9 +446,45 @@ pub fn validate(old: Option<&Db>, new: &Db, env: &dyn Env) -> Result<(), String>
             });
         if !unchanged {
             host_checks(iface, env)?;
+            // Not when loading (no old database): a saved configuration
+            // stays loadable, and such an interface shows the reason in
+            // its `error` column instead.
+            if old.is_some() {
+                check_memif(iface)?;
+            }
         }
     }
     Ok(())
+}
+
+/// A memif device must be served by rvswitch (`role=server` in its
+/// devargs): DPDK 22.11's client role (also its default) never re-dials a
+/// peer that went away. The daemon refuses the other memif options it does
+/// not know in the interface's `error` column.
+fn check_memif(iface: &Interface) -> Result<(), String> {
+    let Some(d) = iface
+        .dpdk_devargs()
+        .filter(|_| iface.iface_type == IfaceType::Dpdk)
+    else {
+        return Ok(());
+    };
+    let mut parts = d.split(',').map(str::trim);
+    if !parts.next().is_some_and(|n| n.starts_with("net_memif")) {
+        return Ok(());
+    }
+    match parts.filter_map(|kv| kv.strip_prefix("role=")).next_back() {
+        Some("server") | Some("master") => Ok(()),
+        role => Err(format!(
+            "interface {}: {d:?}: rvswitch serves memif sockets and needs role=server in dpdk-devargs{} \
+             (DPDK's memif client role never re-dials a peer that went away)",
+            iface.name,
+            if role.is_none() {
+                " (DPDK's default is role=client)"
+            } else {
+                ""
+            }
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod ethdev;
 pub mod events;
 mod gate;
 pub mod mbuf;
+pub mod memif;
 pub mod mempool;
 pub mod thread;
 pub mod vhost;

@@ -10,13 +10,25 @@
 //! | `""` (system) | the kernel netdev through `net_af_packet`, as OVS's userspace datapath opens it with AF_PACKET |
 //!
 //! Transmit queues: every PMD slot gets its own queue and the control
-//! thread one more, when the device has enough; otherwise they share queues
-//! behind a mutex taken once per burst.
+//! thread one more, when the device has enough (`rte_eth_dev_info`);
+//! otherwise they share queues behind a mutex taken once per burst, which
+//! the control thread only tries (briefly) so a control frame never waits
+//! behind a PMD for long.
+//!
+//! memif (`net_memif`): the peer decides how many queues a connection has,
+//! and DPDK 22.11's PMD misbehaves on the others (see `dpdk::memif`). Such
+//! a device runs behind a [`MemifPort`] relay: rvswitch serves the socket
+//! (`role=server` is required), the queue handles use only the queues the
+//! connected peer set up (PMDs and the control thread share them when the
+//! peer has fewer than one per sender), and nothing that lets the PMD tear
+//! a connection down reaches it while a burst is inside. `status` shows
+//! the queues in use (`n_rxq`, `n_txq`, as OVS-DPDK does): [`Device::status`].
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use datapath::packet::{Burst, RxQueue, TxQueue};
 use datapath::wire::MacAddr;
+use dpdk::memif::{self, MemifArgs, MemifPort};
 use dpdk::{ethdev, EthDev, Mbuf, Mempool, VhostClient};
 
 /// A receive queue handle a PMD polls.
@@ -24,12 +36,34 @@ pub type RxHandle = Box<dyn RxQueue<Mbuf> + Send>;
 /// A transmit queue handle (a PMD's or the control thread's).
 pub type TxHandle = Box<dyn TxQueue<Mbuf> + Send>;
 
-/// A transmit queue several threads share, locked once per burst.
-struct SharedTx(Arc<Mutex<TxHandle>>);
+/// A transmit queue several threads share, locked once per burst. The
+/// control thread's handle only tries the lock, for a bounded time (a PMD
+/// holds it for one burst), and leaves the frames unsent (counted by the
+/// caller) rather than wait longer.
+struct SharedTx {
+    queue: Arc<Mutex<TxHandle>>,
+    control: bool,
+}
+
+/// Try `m` for about as long as a few bursts take.
+fn try_lock_briefly<T>(m: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    for i in 0..4096u32 {
+        match m.try_lock() {
+            Ok(g) => return Some(g),
+            Err(TryLockError::Poisoned(e)) => return Some(e.into_inner()),
+            Err(TryLockError::WouldBlock) if i % 64 == 63 => std::thread::yield_now(),
+            Err(TryLockError::WouldBlock) => std::hint::spin_loop(),
+        }
+    }
+    None
+}
 
 impl TxQueue<Mbuf> for SharedTx {
     fn tx_burst(&mut self, pkts: &mut Burst<Mbuf>) -> usize {
-        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if self.control {
+            return try_lock_briefly(&self.queue).map_or(0, |mut q| q.tx_burst(pkts));
+        }
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         q.tx_burst(pkts)
     }
 }
@@ -99,6 +133,11 @@ pub fn spec_for(iface: &ctl::db::Interface, uid: u32) -> DevSpec {
         .unwrap_or(1500) as u16;
     match iface.iface_type {
         IfaceType::Dpdk => match iface.dpdk_devargs() {
+            Some(d) if memif::is_memif(d) && MemifArgs::parse(d).is_err() => {
+                // rvswitch serves memif sockets; what it cannot serve
+                // safely is refused here, with the reason in `error`.
+                DevSpec::Unusable(MemifArgs::parse(d).err().unwrap_or_default())
+            }
             Some(d) => DevSpec::Eth {
                 devargs: d.to_string(),
                 n_rxq: iface.n_rxq(),
@@ -211,6 +250,13 @@ pub enum Device {
         mac: MacAddr,
         /// Where its carrier comes from.
         link: LinkSource,
+        /// Receive and transmit queues configured (all in use, except on
+        /// memif, whose peer decides).
+        n_rxq: u16,
+        /// See `n_rxq`.
+        n_txq: u16,
+        /// The relay in front of a memif device.
+        memif: Option<MemifPort>,
     },
     /// A vhost-user client.
     Vhost {
@@ -265,9 +311,17 @@ fn tx_handles(
         .map(|q| make(q).map(|h| Arc::new(Mutex::new(h))))
         .collect::<Result<_, _>>()?;
     let pmd = (0..slots)
-        .map(|i| Box::new(SharedTx(shared[i % shared.len()].clone())) as TxHandle)
+        .map(|i| {
+            Box::new(SharedTx {
+                queue: shared[i % shared.len()].clone(),
+                control: false,
+            }) as TxHandle
+        })
         .collect();
-    let ctl = Box::new(SharedTx(shared[shared.len() - 1].clone())) as TxHandle;
+    let ctl = Box::new(SharedTx {
+        queue: shared[shared.len() - 1].clone(),
+        control: true,
+    }) as TxHandle;
     Ok((pmd, ctl))
 }
 
@@ -290,6 +344,15 @@ pub fn open(spec: &DevSpec, slots: usize, pool: &Mempool, mac_seed: u64) -> Resu
             mtu,
             slow_poll,
         } => {
+            if memif::is_memif(devargs) {
+                let q = Queues {
+                    n_rxq: *n_rxq,
+                    rxq_desc: *rxq_desc,
+                    txq_desc: *txq_desc,
+                    mtu: *mtu,
+                };
+                return open_memif(devargs, q, slots, pool);
+            }
             let port = ethdev::probe(devargs)
                 .map_err(|e| format!("error attaching device '{devargs}': {e}"))?;
             let link = if devargs.starts_with("net_tap") {
@@ -398,11 +461,93 @@ fn open_eth(
             driver: info.driver_name,
             mac,
             link,
+            n_rxq,
+            n_txq,
+            memif: None,
         },
         rx,
         pmd_tx,
         ctl_tx,
     })
+}
+
+/// What an ethdev is configured with.
+struct Queues {
+    n_rxq: u16,
+    rxq_desc: u16,
+    txq_desc: u16,
+    mtu: u16,
+}
+
+/// Open a memif device behind its relay (see the module comment):
+/// `n_rxq` receive queues (a peer may bring at most that many transmit
+/// rings) and one transmit queue per PMD slot plus the control thread's
+/// (at least `n_rxq`); the handles use what the connected peer set up.
+fn open_memif(devargs: &str, q: Queues, slots: usize, pool: &Mempool) -> Result<Opened, String> {
+    let args = MemifArgs::parse(devargs)?;
+    // memif's limit is 255 queue pairs.
+    let n_rxq = q.n_rxq.clamp(1, 255);
+    let n_txq = (slots as u16).saturating_add(1).max(n_rxq).min(255);
+    let mut relay = MemifPort::open(&args, n_rxq, n_txq).map_err(|e| e.to_string())?;
+    let pmd_devargs = relay.pmd_devargs().to_string();
+    let port = ethdev::probe(&pmd_devargs)
+        .map_err(|e| format!("error attaching device '{pmd_devargs}': {e}"))?;
+    let opened = (|| {
+        let dev = EthDev::new(port).map_err(|e| e.to_string())?;
+        let info = dev.info().map_err(|e| e.to_string())?;
+        dev.configure(n_rxq, n_txq, q.rxq_desc, q.txq_desc, pool)
+            .map_err(|e| e.to_string())?;
+        if q.mtu != 1500 {
+            dev.set_mtu(q.mtu)
+                .map_err(|e| format!("could not set MTU {}: {e}", q.mtu))?;
+        }
+        dev.start().map_err(|e| e.to_string())?;
+        let mac = dev.mac_addr().map_err(|e| e.to_string())?;
+        let rx = (0..n_rxq)
+            .map(|i| {
+                dev.rx_queue(i)
+                    .map(|h| RxSpec {
+                        queue: i,
+                        handle: Box::new(relay.rx_queue(h)) as RxHandle,
+                        every: 1,
+                    })
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let txqs = (0..n_txq)
+            .map(|i| dev.tx_queue(i).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut tx: Vec<TxHandle> = relay
+            .tx_queues(txqs, slots + 1)
+            .into_iter()
+            .map(|h| Box::new(h) as TxHandle)
+            .collect();
+        let ctl_tx = tx.pop().ok_or("no transmit handle")?;
+        Ok::<_, String>((dev, info, mac, rx, tx, ctl_tx))
+    })();
+    match opened {
+        Ok((dev, info, mac, rx, pmd_tx, ctl_tx)) => Ok(Opened {
+            device: Device::Eth {
+                dev,
+                driver: info.driver_name,
+                mac,
+                link: LinkSource::Ethdev,
+                n_rxq,
+                n_txq,
+                memif: Some(relay),
+            },
+            rx,
+            pmd_tx,
+            ctl_tx,
+        }),
+        Err(e) => {
+            // The relay goes first: the PMD must not lose a connection it
+            // has not greeted yet once its listener is gone.
+            relay.shutdown();
+            let _ = ethdev::remove(port);
+            Err(e)
+        }
+    }
 }
 
 /// Queue handles for `queues` queue pairs of a vhost client.
@@ -444,8 +589,12 @@ impl Device {
             Device::Eth {
                 dev,
                 link: LinkSource::Ethdev,
+                memif,
                 ..
-            } => dev.link().map(|l| l.up).unwrap_or(false),
+            } => {
+                dev.link().map(|l| l.up).unwrap_or(false)
+                    && memif.as_ref().is_none_or(MemifPort::is_connected)
+            }
             Device::Eth {
                 link: LinkSource::Kernel(name),
                 ..
@@ -473,16 +622,70 @@ impl Device {
         }
     }
 
+    /// Queues in use, receive and transmit: those configured, the
+    /// queue pairs a vhost guest negotiated, or those a memif peer set up
+    /// (none while no peer is connected).
+    pub fn queues_in_use(&self) -> (u16, u16) {
+        match self {
+            Device::Eth { memif: Some(m), .. } => {
+                let s = m.status();
+                (s.rx_queues, s.tx_queues)
+            }
+            Device::Eth { n_rxq, n_txq, .. } => (*n_rxq, *n_txq),
+            Device::Vhost { queues, .. } => (*queues, *queues),
+        }
+    }
+
+    /// `status` pairs this module knows: `n_rxq` and `n_txq`, the queues
+    /// in use (as OVS-DPDK shows them); for memif also the socket, whether
+    /// a peer is connected, the peer's interface name, the reason of the
+    /// last disconnection and the connections accepted so far.
+    pub fn status(&self) -> Vec<(String, String)> {
+        let (rx, tx) = self.queues_in_use();
+        let mut v = vec![
+            ("n_rxq".to_string(), rx.to_string()),
+            ("n_txq".to_string(), tx.to_string()),
+        ];
+        if let Device::Eth {
+            memif: Some(m),
+            n_rxq,
+            n_txq,
+            ..
+        } = self
+        {
+            let s = m.status();
+            v.push(("memif_role".into(), "server".into()));
+            v.push(("memif_socket".into(), s.socket));
+            v.push(("memif_connected".into(), s.connected.to_string()));
+            v.push(("memif_connections".into(), s.connections.to_string()));
+            v.push(("memif_max_rxq".into(), n_rxq.to_string()));
+            v.push(("memif_max_txq".into(), n_txq.to_string()));
+            if !s.peer.is_empty() {
+                v.push(("memif_peer".into(), s.peer));
+            }
+            if let Some(r) = s.last_disconnect {
+                v.push(("memif_last_disconnect".into(), r));
+            }
+        }
+        v
+    }
+
     /// Close it. Every queue handle must have been dropped already.
     pub fn close(self) {
         match self {
-            Device::Eth { dev, .. } => {
+            Device::Eth { dev, mut memif, .. } => {
                 let port = dev.port();
+                // A memif relay ends its connection before the device
+                // goes (see open_memif).
+                if let Some(m) = memif.as_mut() {
+                    m.shutdown();
+                }
                 let _ = dev.stop();
                 drop(dev);
                 if let Err(e) = ethdev::remove(port) {
                     crate::warn!("removing port {port}: {e}");
                 }
+                drop(memif);
             }
             Device::Vhost { client, .. } => {
                 if let Err(e) = client.unregister() {

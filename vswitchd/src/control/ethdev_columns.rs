@@ -1,6 +1,7 @@
 //! What an ethdev port shows in its interface's read-only columns beyond
 //! rvswitch's own counters: the NIC's extended statistics, and in `status`
-//! the queues in use, limits, offloads, link speed and PCI ids, under the
+//! the device's limits, offloads, link speed and PCI ids (the queues in
+//! use come from `Device::status`), under the
 //! keys OVS-DPDK uses.
 
 use std::collections::BTreeMap;
@@ -9,7 +10,7 @@ use dpdk::EthDev;
 
 /// What an ethdev adds to `statistics` (the NIC's extended statistics,
 /// under DPDK's names, where ours do not already say it) and to `status`
-/// (queues in use, limits, offloads, link speed, PCI ids), as OVS-DPDK
+/// (limits, offloads, link speed, PCI ids), as OVS-DPDK
 /// reports them.
 pub fn eth_columns(
     dev: &EthDev,
@@ -28,8 +29,6 @@ pub fn eth_columns(
         let rx = &i.rx_offloads;
         let tx = &i.tx_offloads;
         for (k, v) in [
-            ("n_rxq", i.nb_rx_queues.to_string()),
-            ("n_txq", i.nb_tx_queues.to_string()),
             ("max_rx_queues", i.max_rx_queues.to_string()),
             ("max_tx_queues", i.max_tx_queues.to_string()),
             ("max_rx_pktlen", i.max_rx_pktlen.to_string()),

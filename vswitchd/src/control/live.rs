@@ -117,6 +117,11 @@ impl Live<'_> {
                     status.insert("connected".into(), st.connected.to_string());
                 }
             }
+            // Queues in use (they can be fewer than configured: a memif
+            // peer's), and what only this kind of device knows.
+            for (k, v) in d.status() {
+                status.insert(k, v);
+            }
         }
         let ofport = found.and_then(|(b, p, _)| {
             self.bridges

@@ -25,6 +25,7 @@
 
 pub mod hardening;
 pub mod lacp;
+pub mod memif;
 pub mod net;
 pub mod ovs;
 pub mod parse;
