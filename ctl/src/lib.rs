@@ -12,6 +12,7 @@ pub mod getopt;
 pub mod invoke;
 pub mod options;
 pub mod output;
+mod ovs_keys;
 pub mod runtime;
 pub mod schema;
 pub mod uuid;

@@ -454,6 +454,10 @@ pub fn validate(old: Option<&Db>, new: &Db, env: &dyn Env) -> Result<(), String>
             }
         }
     }
+    // Not when loading: a saved configuration always loads.
+    if let Some(old) = old {
+        crate::ovs_keys::check(old, new)?;
+    }
     Ok(())
 }
 

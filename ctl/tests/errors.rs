@@ -80,6 +80,12 @@ const BAD: &[(&str, &[&str])] = &[
     ("set port bond0 bond_updelay=-5", &["bond_updelay must not be negative"]),
     ("set port bond0 bond_updelay=abc", &["\"abc\" is not a valid integer"]),
     ("set interface dpdk0 other_config:lacp-port-id=0", &["interface dpdk0: other_config:lacp-port-id=0 is out of range"]),
+    // OVS keys rvswitch does not implement
+    ("set open_vswitch . other_config:pmd-auto-lb=true", &["other_config:pmd-auto-lb is not supported by rvswitch (no automatic PMD load balancing)"]),
+    ("set open_vswitch . other_config:userspace-tso-enable=true", &["other_config:userspace-tso-enable is not supported by rvswitch ("]),
+    ("set interface dpdk0 other_config:pmd-rxq-affinity=0:1", &["interface dpdk0: other_config:pmd-rxq-affinity is not supported by rvswitch ("]),
+    ("set bridge ovsbr0 other_config:stp-priority=4096", &["bridge ovsbr0: other_config:stp-priority is not supported by rvswitch ("]),
+    ("set port bond0 other_config:rstp-enable=true", &["port bond0: other_config:rstp-enable is not supported by rvswitch ("]),
     // interfaces, devices and paths
     ("add-port ovsbr0 v9 -- set interface v9 type=dpdkvhostuserclient options:vhost-server-path=/tmp", &["\"/tmp\" is a directory"]),
     ("add-port ovsbr0 v9 -- set interface v9 type=dpdkvhostuserclient options:vhost-server-path=/", &["is a directory"]),

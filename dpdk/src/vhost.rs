@@ -80,6 +80,26 @@ const REGISTER_FLAGS: u64 = sys::RTE_VHOST_USER_CLIENT as u64
     | sys::RTE_VHOST_USER_EXTBUF_SUPPORT as u64
     | sys::RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS as u64;
 
+/// Whether sockets registered from now on offer VIRTIO_F_IOMMU_PLATFORM.
+static IOMMU_SUPPORT: AtomicBool = AtomicBool::new(false);
+
+/// Offer the guest an IOMMU (`VIRTIO_F_IOMMU_PLATFORM`) on sockets
+/// registered from now on: OVS's `vhost-iommu-support`, which vswitchd
+/// reads once when EAL starts (as in OVS, a change takes effect at the
+/// next start).
+pub fn set_iommu_support(on: bool) {
+    IOMMU_SUPPORT.store(on, Ordering::Relaxed);
+}
+
+fn register_flags() -> u64 {
+    let iommu = if IOMMU_SUPPORT.load(Ordering::Relaxed) {
+        sys::RTE_VHOST_USER_IOMMU_SUPPORT as u64
+    } else {
+        0
+    };
+    REGISTER_FLAGS | iommu
+}
+
 /// First pause before a refused port connects again.
 pub const REARM_FIRST_DELAY: Duration = Duration::from_secs(1);
 /// Longest pause between connections while every one is refused.
@@ -330,7 +350,7 @@ fn driver_start(cpath: &CStr, path: &str) -> Result<()> {
     const OP: &str = "rte_vhost_driver_register";
     // SAFETY: EAL is initialized (checked by the callers); DPDK copies the
     // path.
-    let ret = unsafe { sys::rte_vhost_driver_register(cpath.as_ptr(), REGISTER_FLAGS) };
+    let ret = unsafe { sys::rte_vhost_driver_register(cpath.as_ptr(), register_flags()) };
     if ret != 0 {
         return Err(DpdkError::other(
             OP,
@@ -546,6 +566,29 @@ impl VhostClient {
     /// The socket path.
     pub fn path(&self) -> &str {
         &self.shared.path
+    }
+
+    /// Whether this socket offers the guest an IOMMU
+    /// (`VIRTIO_F_IOMMU_PLATFORM`, see [`set_iommu_support`]).
+    pub fn offers_iommu(&self) -> Result<bool> {
+        Ok(self.offered_features()? & (1 << sys::VIRTIO_F_IOMMU_PLATFORM) != 0)
+    }
+
+    /// The virtio features this socket offers a guest
+    /// (`rte_vhost_driver_get_features`).
+    pub fn offered_features(&self) -> Result<u64> {
+        let mut f: u64 = 0;
+        // SAFETY: the path is registered while `self` exists (unregister
+        // takes `self`); `f` is a valid out pointer.
+        let ret = unsafe { sys::rte_vhost_driver_get_features(self.shared.cpath.as_ptr(), &mut f) };
+        if ret != 0 {
+            return Err(DpdkError::other(
+                "rte_vhost_driver_get_features",
+                self.path(),
+                "refused",
+            ));
+        }
+        Ok(f)
     }
 
     /// Connection state for `show`.

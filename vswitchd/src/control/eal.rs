@@ -87,10 +87,12 @@ pub fn wanted_pmd_cores(db: &Db, slots: usize) -> Vec<usize> {
     v
 }
 
-/// `other_config:pmd-maxsleep` in microseconds (at most 10 ms).
+/// `other_config:pmd-maxsleep` (OVS 3.1's name; `pmd-sleep-max` is the
+/// later one, and wins) in microseconds (at most 10 ms).
 pub fn max_sleep_us(db: &Db) -> u64 {
-    db.other_config
-        .get("pmd-maxsleep")
+    let m = &db.other_config;
+    m.get("pmd-sleep-max")
+        .or_else(|| m.get("pmd-maxsleep"))
         .and_then(|s| s.parse::<u64>().ok())
         .unwrap_or(0)
         .min(10_000)
@@ -101,6 +103,7 @@ pub fn init_dpdk(db: &Db) -> Result<DpdkState, String> {
     let args = crate::eal_args::build(db, crate::eal_args::Host::probe())?;
     crate::info!("initializing DPDK: {}", args.join(" "));
     let eal = Eal::init(&args).map_err(|e| format!("DPDK initialization failed: {e}"))?;
+    dpdk::vhost::set_iommu_support(db.vhost_iommu_support());
     if let Err(e) = dpdk::events::watch_devices() {
         crate::warn!("device removal will not be noticed: {e}");
     }

@@ -115,6 +115,9 @@ impl Live<'_> {
                     status.insert("mode".into(), "client".into());
                     status.insert("n_queues".into(), st.n_queues.to_string());
                     status.insert("connected".into(), st.connected.to_string());
+                    if let Ok(iommu) = client.offers_iommu() {
+                        status.insert("iommu_platform".into(), iommu.to_string());
+                    }
                 }
             }
             // Queues in use (they can be fewer than configured: a memif
