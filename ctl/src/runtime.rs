@@ -22,6 +22,25 @@ pub enum RuntimeCommand {
         /// The bond port, or every bond.
         bond: Option<String>,
     },
+    /// `bond/set-active-member`, `bond/enable-member`,
+    /// `bond/disable-member BOND MEMBER` (and their `-slave` aliases).
+    BondMember {
+        /// The bond port.
+        bond: String,
+        /// One of its interfaces.
+        member: String,
+        /// What to do with it.
+        action: MemberAction,
+    },
+    /// `bond/hash MAC [VLAN] [BASIS]`: the balance-slb bucket of a MAC.
+    BondHash {
+        /// The source MAC.
+        mac: MacAddr,
+        /// The VLAN (0 when not given).
+        vlan: u16,
+        /// The hash basis (0 when not given).
+        basis: u32,
+    },
     /// `lacp/show [BOND]`.
     LacpShow {
         /// The bond port, or every bond running LACP.
@@ -82,6 +101,17 @@ pub enum RuntimeCommand {
     },
 }
 
+/// What `RuntimeCommand::BondMember` does to the member.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MemberAction {
+    /// `bond/set-active-member`.
+    SetActive,
+    /// `bond/enable-member`.
+    Enable,
+    /// `bond/disable-member`.
+    Disable,
+}
+
 /// The output of one runtime command.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RuntimeOutput {
@@ -134,6 +164,39 @@ fn bond(db: &Db, name: &str, lacp: bool) -> Result<String, String> {
     }
 }
 
+/// A bond and one of its members, refused with OVS's texts.
+fn bond_member(db: &Db, bond: &str, member: &str) -> Result<(String, String), String> {
+    match db.port(bond) {
+        Some((_, p)) if p.is_bond() => {
+            if p.interfaces.iter().any(|i| i.name == member) {
+                Ok((bond.to_string(), member.to_string()))
+            } else {
+                Err("no such member".to_string())
+            }
+        }
+        _ => Err("no such bond".to_string()),
+    }
+}
+
+/// `bond/hash MAC [VLAN] [BASIS]` with OVS's refusals (checked in OVS's
+/// order: VLAN, basis, MAC).
+fn bond_hash(cmd: &Command) -> Result<RuntimeCommand, String> {
+    let vlan = match cmd.args.get(1) {
+        None => 0,
+        Some(v) => v
+            .parse::<u16>()
+            .ok()
+            .filter(|v| *v <= 4095)
+            .ok_or("invalid vlan")?,
+    };
+    let basis = match cmd.args.get(2) {
+        None => 0,
+        Some(b) => b.parse::<u32>().map_err(|_| "invalid basis")?,
+    };
+    let mac = cmd.arg(0).parse::<MacAddr>().map_err(|_| "invalid mac")?;
+    Ok(RuntimeCommand::BondHash { mac, vlan, basis })
+}
+
 fn pmd_arg(cmd: &Command) -> Result<Option<u32>, String> {
     match cmd.args.as_slice() {
         [] => Ok(None),
@@ -160,6 +223,20 @@ pub fn parse(db: &Db, cmd: &Command) -> Result<RuntimeCommand, String> {
         "bond/show" => RuntimeCommand::BondShow {
             bond: opt_arg(0).map(|b| bond(db, &b, false)).transpose()?,
         },
+        "bond/set-active-member" | "bond/enable-member" | "bond/disable-member" => {
+            let (bond, member) = bond_member(db, cmd.arg(0), cmd.arg(1))?;
+            let action = match cmd.name() {
+                "bond/set-active-member" => MemberAction::SetActive,
+                "bond/enable-member" => MemberAction::Enable,
+                _ => MemberAction::Disable,
+            };
+            RuntimeCommand::BondMember {
+                bond,
+                member,
+                action,
+            }
+        }
+        "bond/hash" => bond_hash(cmd)?,
         "lacp/show" => RuntimeCommand::LacpShow {
             bond: opt_arg(0).map(|b| bond(db, &b, true)).transpose()?,
         },

@@ -524,6 +524,9 @@ fn bond_input() -> BondShowInput {
         carrier,
         admin_up: true,
         lacp_enabled: carrier,
+        held_down: false,
+        link_failures: u64::from(!carrier),
+        last_link_change_ms: Some(1_500),
         pending: (enabled && !carrier).then_some(PendingDelay {
             up: false,
             expires_in_ms: 150,
@@ -610,11 +613,15 @@ active member mac: 00:11:00:00:00:01(dpdk0)
 member dpdk0: enabled
   active member
   may_enable: true
+  link failure count: 0
+  last link change: 1500 ms ago
   hash 17: 10 kB load
 
 member dpdk1: enabled
   downdelay expires in 150 ms
   may_enable: false
+  link failure count: 1
+  last link change: 1500 ms ago
   hash 200: 3 kB load
 
 ";
@@ -645,6 +652,7 @@ fn bond_show_json() {
         json!({
             "name": "dpdk1", "mac": "00:11:00:00:00:02", "enabled": true, "active": false,
             "may_enable": false, "carrier": false, "admin_up": true, "lacp_enabled": false,
+            "held_down": false, "link_failures": 1, "last_link_change_ms": 1500,
             "pending": {"delay": "downdelay", "expires_in_ms": 150},
             "load_bytes": 3584,
             "hashes": [{"hash": 3, "load_bytes": 512, "load_kb": 0},

@@ -1,5 +1,7 @@
 //! `bond/show`: the text is [`BondStatus::format`] (OVS 3.1's
 //! `bond_print_details` layout, `ofproto/bond.c`); this adds the JSON form.
+//! Also the answers of `bond/set-active-member`, `bond/enable-member`,
+//! `bond/disable-member` ([`bond_reply`]) and `bond/hash` ([`bond_hash`]).
 //!
 //! Bonds are printed in the order given; members of a bond sorted by name,
 //! as OVS sorts them.
@@ -114,6 +116,13 @@ pub struct BondMemberJson {
     pub admin_up: bool,
     /// LACP lets it carry traffic.
     pub lacp_enabled: bool,
+    /// Held disabled by `bond/disable-member`.
+    pub held_down: bool,
+    /// Carrier losses (Linux's `Link Failure Count`).
+    pub link_failures: u64,
+    /// Milliseconds since the carrier last changed; `null` before the
+    /// first sample.
+    pub last_link_change_ms: Option<u64>,
     /// A running updelay or downdelay.
     pub pending: Option<PendingJson>,
     /// Sum of its buckets' loads.
@@ -153,6 +162,9 @@ fn member_json(b: &BondShowInput, m: &BondMemberStatus) -> BondMemberJson {
         carrier: m.carrier,
         admin_up: m.admin_up,
         lacp_enabled: m.lacp_enabled,
+        held_down: m.held_down,
+        link_failures: m.link_failures,
+        last_link_change_ms: m.last_link_change_ms,
         pending: m.pending.map(|p| PendingJson {
             delay: if p.up { "updelay" } else { "downdelay" }.to_string(),
             expires_in_ms: p.expires_in_ms,
@@ -218,4 +230,22 @@ pub fn bond_show(bonds: &[BondShowInput]) -> RuntimeOutput {
         bonds: bonds.iter().map(bond_json).collect(),
     };
     output(s, &json)
+}
+
+/// The answer of `bond/set-active-member` (`done`, `no change`),
+/// `bond/enable-member` (`enabled`) or `bond/disable-member` (`disabled`):
+/// OVS's one word, on a line as ovs-appctl prints it; JSON
+/// `{"result": WORD}`.
+pub fn bond_reply(word: &str) -> RuntimeOutput {
+    output(format!("{word}\n"), &serde_json::json!({ "result": word }))
+}
+
+/// `bond/hash MAC [VLAN] [BASIS]`: the bucket (0–255) that balance-slb
+/// puts frames from `mac` on `vlan` in, with hash basis `basis`; JSON
+/// `{"hash": N}`. It is rvswitch's hash ([`datapath::hash::slb`]), so the
+/// number is the `hash N` that `bond/show` lists, not the one OVS would
+/// compute.
+pub fn bond_hash(mac: MacAddr, vlan: u16, basis: u32) -> RuntimeOutput {
+    let h = datapath::hash::bucket(datapath::hash::slb(mac, vlan, basis));
+    output(format!("{h}\n"), &serde_json::json!({ "hash": h }))
 }

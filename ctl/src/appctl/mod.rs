@@ -11,6 +11,8 @@
 //! | `lacp/show` | [`lacp_show`] | `lib/lacp.c`, `lacp_print_details` |
 //! | `lacp/show-stats` | [`lacp_show_stats`] | `lib/lacp.c`, `lacp_print_stats` |
 //! | `bond/show` | [`bond_show`] | `ofproto/bond.c`, `bond_print_details` (text from [`datapath::bond::BondStatus::format`]) |
+//! | `bond/set-active-member`, `bond/enable-member`, `bond/disable-member` | [`bond_reply`] | `ofproto/bond.c`, `bond_unixctl_set_active_member`, `enable_member` |
+//! | `bond/hash` | [`bond_hash`] | `ofproto/bond.c`, `bond_unixctl_hash` |
 //! | `fdb/show` | [`fdb_show`] | `ofproto/ofproto-dpif.c`, `ofproto_unixctl_fdb_show` |
 //! | `dpif-netdev/pmd-stats-show` | [`pmd_stats_show`] | `lib/dpif-netdev.c`, `pmd_info_show_stats` |
 //! | `dpif-netdev/pmd-rxq-show` | [`pmd_rxq_show`] | `lib/dpif-netdev.c`, `pmd_info_show_rxq` |
@@ -42,7 +44,12 @@
 //!   `main thread:` section: rvswitch forwards only on PMD threads.
 //! - `bond/show`: see [`datapath::bond::BondStatus::format`] (no
 //!   recirculation, `lb_output` or `all members active` lines; an extra
-//!   `bond is down:` / `lacp fallback:` line when it applies).
+//!   `bond is down:` / `lacp fallback:` line when it applies; per member
+//!   `link failure count: N`, `last link change: N ms ago` and, while
+//!   held, `disabled by bond/disable-member`).
+//! - `bond/hash`: rvswitch's balance-slb hash, not OVS's `hash_mac()`:
+//!   the same MAC gives a different bucket than OVS prints (the one
+//!   rvswitch uses). VLAN must be 0–4095 (OVS takes any number).
 //!
 //! Numbers are printed as OVS prints them (`%.02f` → `{:.2}`, which rounds
 //! the same way); counters are 64-bit where OVS's LACP ones are 32-bit.
@@ -90,10 +97,15 @@
 //!             "active_backup_primary": string|null, "primary_is_member": bool,
 //!             "active_member": string|null, "active_member_mac",
 //!             "members": [{"name", "mac", "enabled", "active", "may_enable", "carrier",
-//!                          "admin_up", "lacp_enabled",
+//!                          "admin_up", "lacp_enabled", "held_down", "link_failures",
+//!                          "last_link_change_ms": u64|null,
 //!                          "pending": {"delay": "updelay"|"downdelay", "expires_in_ms"}|null,
 //!                          "load_bytes", "hashes": [{"hash", "load_bytes", "load_kb"}]}]}]}
 //! ```
+//!
+//! `bond/set-active-member`, `bond/enable-member`, `bond/disable-member`:
+//! `{"result": "done"|"no change"|"enabled"|"disabled"}`; `bond/hash`:
+//! `{"hash": u8}`.
 //!
 //! `fdb/show` ([`fdb::FdbShowJson`]):
 //! ```text
@@ -122,7 +134,7 @@ pub mod dpif_netdev;
 pub mod fdb;
 pub mod lacp;
 
-pub use bond::{bond_show, BondMemberInfo, BondShowInput};
+pub use bond::{bond_hash, bond_reply, bond_show, BondMemberInfo, BondShowInput};
 pub use dpif_netdev::{pmd_rxq_show, pmd_stats_show, PmdRxqInput, PmdStatsInput, RxqInput};
 pub use fdb::{fdb_show, FdbRow};
 pub use lacp::{lacp_show, lacp_show_stats, LacpShowInput, MemberName};

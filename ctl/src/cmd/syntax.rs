@@ -164,6 +164,10 @@ pub static COMMANDS: &[Syntax] = &[
         Read
     ),
     syn!("bond/show", 0, 1, "[BOND]", "", Runtime),
+    syn!("bond/set-active-member", 2, 2, "BOND MEMBER", "", Runtime),
+    syn!("bond/enable-member", 2, 2, "BOND MEMBER", "", Runtime),
+    syn!("bond/disable-member", 2, 2, "BOND MEMBER", "", Runtime),
+    syn!("bond/hash", 1, 3, "MAC [VLAN] [BASIS]", "", Runtime),
     syn!("lacp/show", 0, 1, "[BOND]", "", Runtime),
     syn!("lacp/show-stats", 0, 1, "[BOND]", "", Runtime),
     syn!("fdb/show", 1, 1, "BRIDGE", "", Runtime),
@@ -188,6 +192,14 @@ pub static COMMANDS: &[Syntax] = &[
     ),
     syn!("dpif-netdev/pmd-rxq-show", 0, 2, "[-pmd CORE]", "", Runtime),
     syn!("memory/show", 0, 0, "", "", Runtime),
+];
+
+/// Older names OVS still registers (`ofproto/bond.c`, `bond_init`): each
+/// is the command it names, with that command's syntax.
+const ALIASES: &[(&str, &str)] = &[
+    ("bond/set-active-slave", "bond/set-active-member"),
+    ("bond/enable-slave", "bond/enable-member"),
+    ("bond/disable-slave", "bond/disable-member"),
 ];
 
 /// ovs-vsctl commands rvswitch deliberately lacks, with their options
@@ -217,8 +229,12 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("list-zone-limits", ""),
 ];
 
-/// Look a command up.
+/// Look a command up (an alias gives the command it stands for).
 pub fn find_command(name: &str) -> Result<&'static Syntax, String> {
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map_or(name, |(_, to)| *to);
     if let Some(s) = COMMANDS.iter().find(|s| s.name == name) {
         return Ok(s);
     }

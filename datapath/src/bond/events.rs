@@ -16,6 +16,8 @@ pub enum Cause {
     UpdelaySkipped,
     /// The member left the bond.
     Removed,
+    /// `bond/enable-member` or `bond/disable-member`.
+    Command,
 }
 
 impl Cause {
@@ -27,6 +29,7 @@ impl Cause {
             Cause::Lacp => "lacp",
             Cause::UpdelaySkipped => "updelay skipped, no member was enabled",
             Cause::Removed => "removed from bond",
+            Cause::Command => "runtime command",
         }
     }
 }

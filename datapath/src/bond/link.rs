@@ -30,6 +30,14 @@ pub(super) struct Member {
     pub delay_expires: Option<Millis>,
     /// The input that changed last, reported as the cause of an enable.
     pub last_cause: Cause,
+    /// Held disabled by `bond/disable-member` until `bond/enable-member` or
+    /// a change of its carrier.
+    pub held_down: bool,
+    /// Times its carrier (as the bond acts on it) went from up to down.
+    pub link_failures: u64,
+    /// When its carrier (as the bond acts on it) last changed, or was first
+    /// sampled.
+    pub last_link_change: Option<Millis>,
 }
 
 /// What one [`Member::update`] step decided.
@@ -57,7 +65,27 @@ impl Member {
             enabled: false,
             delay_expires: None,
             last_cause: Cause::Carrier,
+            held_down: false,
+            link_failures: 0,
+            last_link_change: None,
         }
+    }
+
+    /// Set the carrier the bond acts on. A change counts a link failure
+    /// (up to down), records when it happened, and ends a
+    /// `bond/disable-member` hold (OVS: the setting "persists only until
+    /// the carrier status of member changes").
+    pub fn set_link(&mut self, up: bool, now: Millis) {
+        if up != self.carrier {
+            if !up {
+                self.link_failures += 1;
+            }
+            self.held_down = false;
+            self.last_link_change = Some(now);
+        } else if self.last_link_change.is_none() {
+            self.last_link_change = Some(now);
+        }
+        self.carrier = up;
     }
 
     /// Whether every input lets the member carry traffic, given whether
@@ -104,7 +132,9 @@ impl Member {
 
     /// The input that keeps a member that is not up from being up.
     pub fn down_cause(&self, lacp_allows: bool) -> Cause {
-        if !self.admin {
+        if self.held_down {
+            Cause::Command
+        } else if !self.admin {
             Cause::Admin
         } else if !self.carrier {
             Cause::Carrier
@@ -180,6 +210,23 @@ mod tests {
     }
 
     #[test]
+    fn link_changes_count_failures_and_end_a_hold() {
+        let mut m = Member::new(1);
+        m.set_link(false, Millis(10));
+        assert_eq!((m.link_failures, m.last_link_change), (0, Some(Millis(10))));
+        m.set_link(true, Millis(20));
+        m.held_down = true;
+        m.set_link(true, Millis(30));
+        assert!(m.held_down, "no change, no end of the hold");
+        assert_eq!(m.last_link_change, Some(Millis(20)));
+        m.set_link(false, Millis(40));
+        assert_eq!((m.link_failures, m.last_link_change), (1, Some(Millis(40))));
+        assert!(!m.held_down);
+        m.set_link(true, Millis(50));
+        assert_eq!(m.link_failures, 1, "coming up is no failure");
+    }
+
+    #[test]
     fn causes() {
         let mut m = up_member();
         assert_eq!(m.down_cause(false), Cause::Lacp);
@@ -187,6 +234,8 @@ mod tests {
         assert_eq!(m.down_cause(true), Cause::Carrier);
         m.admin = false;
         assert_eq!(m.down_cause(true), Cause::Admin);
+        m.held_down = true;
+        assert_eq!(m.down_cause(true), Cause::Command);
         assert!(!m.is_up(true));
     }
 }

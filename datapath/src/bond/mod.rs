@@ -74,11 +74,20 @@
 //! from it, and it stops waiting after [`RESTORE_WINDOW_MS`], at the first
 //! rebalance, or when a new configuration resets the table.
 //!
+//! # Runtime commands
+//! `bond/set-active-member`, `bond/enable-member` and
+//! `bond/disable-member` are [`Bond::set_active_member`] and
+//! [`Bond::set_member_enabled`] (see `bond/commands.rs`). Each member
+//! counts its link failures (carrier up → down as the bond acts on it, so
+//! in miimon mode only the polled ones) and remembers when its carrier
+//! last changed, for `bond/show`.
+//!
 //! # Learning packets
 //! [`learning_packets`] composes the RARPs OVS sends when
 //! [`BondActions::send_learning_packets`] is set.
 
 mod buckets;
+mod commands;
 mod config;
 mod events;
 pub mod learning;
@@ -88,6 +97,7 @@ mod saved;
 mod status;
 mod view;
 
+pub use commands::{BondCommandError, SetActive};
 pub use config::{
     BondConfig, BondConfigError, BondError, BondMode, DetectMode, DEFAULT_MIIMON_INTERVAL_MS,
     DEFAULT_REBALANCE_INTERVAL_MS, MAX_MEMBERS, MIN_REBALANCE_INTERVAL_MS, NO_MEMBER,
@@ -326,7 +336,8 @@ impl Bond {
                     None => {
                         b.next_poll = None;
                         for m in b.members.iter_mut() {
-                            m.carrier = m.raw_carrier;
+                            let raw = m.raw_carrier;
+                            m.set_link(raw, now);
                         }
                     }
                 }
@@ -397,7 +408,7 @@ impl Bond {
             mem.raw_carrier = up;
             if !mem.sampled {
                 mem.sampled = true;
-                mem.carrier = up;
+                mem.set_link(up, now);
                 let allows = b.lacp_allows(i);
                 let mem = &mut b.members[i];
                 if mem.is_up(allows) != mem.enabled {
@@ -405,7 +416,7 @@ impl Bond {
                     mem.delay_expires = Some(now);
                 }
             } else if b.cfg.detect == DetectMode::Carrier {
-                mem.carrier = up;
+                mem.set_link(up, now);
             } else {
                 b.poll_miimon(now);
             }
@@ -574,6 +585,9 @@ impl Bond {
                 carrier: m.carrier,
                 admin_up: m.admin,
                 lacp_enabled: m.lacp,
+                held_down: m.held_down,
+                link_failures: m.link_failures,
+                last_link_change_ms: m.last_link_change.map(|t| now.saturating_since(t)),
                 pending: m.delay_expires.map(|t| PendingDelay {
                     up: !m.enabled,
                     expires_in_ms: t.saturating_since(now),
@@ -676,7 +690,8 @@ impl Bond {
             return;
         }
         for m in self.members.iter_mut().filter(|m| m.sampled) {
-            m.carrier = m.raw_carrier;
+            let raw = m.raw_carrier;
+            m.set_link(raw, now);
         }
         // The next poll instant strictly after `now`, on the same grid.
         let behind = now.saturating_since(next) / interval + 1;
@@ -733,13 +748,13 @@ impl Bond {
         for i in 0..self.members.len() {
             let allows = self.lacp_allows(i);
             let (up, updelay, downdelay) = (
-                self.members[i].is_up(allows),
+                self.members[i].is_up(allows) && !self.members[i].held_down,
                 self.cfg.updelay_ms,
                 self.cfg.downdelay_ms,
             );
             let mem = &mut self.members[i];
-            let step = if !mem.admin && mem.enabled {
-                // Administrative down is immediate.
+            let step = if (!mem.admin || mem.held_down) && mem.enabled {
+                // Administrative down (and bond/disable-member) is immediate.
                 mem.delay_expires = None;
                 LinkStep::Flip { up: false }
             } else {
@@ -874,7 +889,9 @@ impl Bond {
                     .members
                     .iter()
                     .enumerate()
-                    .filter(|(i, m)| m.pending_up() && m.is_up(self.lacp_allows(*i)))
+                    .filter(|(i, m)| {
+                        m.pending_up() && !m.held_down && m.is_up(self.lacp_allows(*i))
+                    })
                     .min_by_key(|(_, m)| m.delay_expires)
                     .map(|(i, _)| i);
                 if let Some(i) = pending {
@@ -903,3 +920,5 @@ impl Bond {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_commands;

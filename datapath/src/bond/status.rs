@@ -59,6 +59,14 @@ pub struct BondMemberStatus {
     pub admin_up: bool,
     /// LACP lets it carry traffic (meaningful when LACP is configured).
     pub lacp_enabled: bool,
+    /// Held disabled by `bond/disable-member`.
+    pub held_down: bool,
+    /// Times its carrier (as the bond acts on it) went down, as Linux's
+    /// `Link Failure Count`.
+    pub link_failures: u64,
+    /// Milliseconds since its carrier last changed (or was first sampled);
+    /// `None` before the first sample.
+    pub last_link_change_ms: Option<u64>,
     /// A running updelay/downdelay.
     pub pending: Option<PendingDelay>,
     /// The buckets it holds with their remembered loads (load-balancing
@@ -103,7 +111,11 @@ impl BondStatus {
     /// `member` gives a member's interface name and MAC address. Members
     /// are listed by name; hashes with less than 1 kB of load are omitted,
     /// as OVS does. OVS's recirculation and `lb_output` lines do not apply
-    /// to rvswitch and are not printed.
+    /// to rvswitch and are not printed. After `may_enable`, each member has
+    /// rvswitch's lines `link failure count: N` (carrier losses, as Linux's
+    /// `/proc/net/bonding` counts them) and `last link change: N ms ago`
+    /// (`never` before the first carrier sample), and
+    /// `disabled by bond/disable-member` while such a hold lasts.
     pub fn format(&self, name: &str, member: &dyn Fn(MemberId) -> (String, MacAddr)) -> String {
         let mut s = String::new();
         let yn = |b: bool| if b { "true" } else { "false" };
@@ -168,6 +180,16 @@ impl BondStatus {
                 );
             }
             let _ = writeln!(s, "  may_enable: {}", yn(m.may_enable));
+            if m.held_down {
+                s.push_str("  disabled by bond/disable-member\n");
+            }
+            let _ = writeln!(s, "  link failure count: {}", m.link_failures);
+            match m.last_link_change_ms {
+                Some(ms) => {
+                    let _ = writeln!(s, "  last link change: {ms} ms ago");
+                }
+                None => s.push_str("  last link change: never\n"),
+            }
             if self.next_rebalance_ms.is_none() {
                 continue;
             }

@@ -893,11 +893,15 @@ fn status_and_bond_show_text() {
          member dpdk0: enabled\n  \
          active member\n  \
          may_enable: true\n  \
+         link failure count: 0\n  \
+         last link change: 2000 ms ago\n  \
          hash {a_bucket}: 5 kB load\n\
          \n\
          member dpdk1: enabled\n  \
          downdelay expires in 300 ms\n  \
-         may_enable: false\n\
+         may_enable: false\n  \
+         link failure count: 1\n  \
+         last link change: 0 ms ago\n\
          \n"
     );
     assert_eq!(text, expected);

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use ctl::runtime::MemberAction;
 use datapath::bond::{Bond, BondActions, BondConfig, RESTORE_WINDOW_MS};
 use datapath::lacp::{Lacp, LacpActions, LacpConfig, LacpSaved, MemberConfig, MemberId};
 use datapath::pipeline::BucketLoads;
@@ -336,6 +337,35 @@ impl BondRt {
             }
         }
         (l, b)
+    }
+
+    /// `bond/set-active-member`, `bond/enable-member` or
+    /// `bond/disable-member` of interface `member` of this bond (`name`):
+    /// OVS's answer word, and what the bond machine decided.
+    pub(super) fn member_command(
+        &mut self,
+        name: &str,
+        member: &str,
+        action: MemberAction,
+        now: Millis,
+    ) -> Result<(&'static str, Effects), String> {
+        let m = self.member_of(member).ok_or("no such member")?;
+        let err = |e: datapath::bond::BondCommandError| e.to_string();
+        let (word, b) = match action {
+            MemberAction::SetActive => {
+                let (r, b) = self.bond.set_active_member(m, now).map_err(err)?;
+                (r.reply(), b)
+            }
+            MemberAction::Enable => (
+                "enabled",
+                self.bond.set_member_enabled(m, true, now).map_err(err)?,
+            ),
+            MemberAction::Disable => (
+                "disabled",
+                self.bond.set_member_enabled(m, false, now).map_err(err)?,
+            ),
+        };
+        Ok((word, self.effects(name, LacpActions::default(), b, now)))
     }
 
     /// What a restarted daemon resumes from: see `bond_state`.

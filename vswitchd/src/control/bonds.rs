@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 
 use ctl::db::{Db, Port};
+use ctl::runtime::MemberAction;
 use datapath::bond::BondActions;
 use datapath::lacp::MemberId;
 use datapath::time::Millis;
@@ -192,6 +193,19 @@ impl Bonds {
         };
         let (l, b) = rt.set_link(m, carrier, admin, now);
         rt.effects(&bn, l, b, now)
+    }
+
+    /// A runtime command on member `member` of bond `bond` (see
+    /// [`BondRt::member_command`]); refused with OVS's texts.
+    pub fn member_command(
+        &mut self,
+        bond: &str,
+        member: &str,
+        action: MemberAction,
+        now: Millis,
+    ) -> Result<(&'static str, Effects), String> {
+        let rt = self.map.get_mut(bond).ok_or("no such bond")?;
+        rt.member_command(bond, member, action, now)
     }
 
     /// A Slow Protocols frame received on interface `iface`.

@@ -1,4 +1,4 @@
-//! The runtime commands OVS puts in ovs-appctl (`bond/show`, `lacp/show`,
+//! The runtime commands OVS puts in ovs-appctl (`bond/show`, `bond/hash`, `lacp/show`,
 //! `fdb/*`, `dpif-netdev/pmd-*`, `memory/show`), carried out against the
 //! read-only [`Live`] view; `ctl::appctl` formats the answers.
 
@@ -28,11 +28,18 @@ pub fn pmd_stats_clear(live: &Live<'_>, pmd: Option<u32>) -> Vec<(usize, PmdCoun
 }
 
 /// Carry out `cmd` (anything but `pmd-stats-clear`, which changes the
-/// daemon's baselines: see [`pmd_stats_clear`]).
+/// daemon's baselines: see [`pmd_stats_clear`], and the bond member
+/// commands, which change a bond: `Bonds::member_command`).
 pub fn run(live: &Live<'_>, cmd: &RuntimeCommand, now: Millis) -> Result<RuntimeOutput, String> {
     match cmd {
         RuntimeCommand::BondShow { bond } => {
             Ok(ctl::appctl::bond_show(&live.bond_inputs(bond.as_deref())))
+        }
+        RuntimeCommand::BondHash { mac, vlan, basis } => {
+            Ok(ctl::appctl::bond_hash(*mac, *vlan, *basis))
+        }
+        RuntimeCommand::BondMember { .. } => {
+            Err("bond member commands change the bond; the control thread runs them".into())
         }
         RuntimeCommand::LacpShow { bond } => {
             Ok(ctl::appctl::lacp_show(&live.lacp_inputs(bond.as_deref())))

@@ -278,6 +278,21 @@ impl ctl::Runtime for Control {
 
 impl RuntimeHandler for Control {
     fn run(&mut self, cmd: &RuntimeCommand, _json: bool) -> Result<RuntimeOutput, String> {
+        if let RuntimeCommand::BondMember {
+            bond,
+            member,
+            action,
+        } = cmd
+        {
+            // Changes the bond: carried out here, where the effects are.
+            let now = self.clock.now();
+            let (word, fx) = self.bonds.member_command(bond, member, *action, now)?;
+            self.carry_out(fx);
+            if self.dirty {
+                self.publish();
+            }
+            return Ok(ctl::appctl::bond_reply(word));
+        }
         if let RuntimeCommand::PmdStatsClear { pmd } = cmd {
             let base = commands::pmd_stats_clear(&self.live(), *pmd);
             self.baselines.extend(base);
