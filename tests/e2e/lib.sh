@@ -390,10 +390,12 @@ e2e_until() {
 
 # e2e_lacp_ok BOND MEMBER...: lacp/show says the bond is negotiated and every
 # listed member is current, attached and collecting+distributing.
+# E2E_VSCTL names the function that runs vsctl (default vs: the host's
+# switch; s6 asks the switch in its guest).
 e2e_lacp_ok() {
   local bond=$1 out m
   shift
-  out=$(vs lacp/show "$bond" 2>/dev/null) || return 1
+  out=$("${E2E_VSCTL:-vs}" lacp/show "$bond" 2>/dev/null) || return 1
   grep -Eq '^  status: .*negotiated' <<<"$out" || return 1
   for m in "$@"; do
     awk -v m="member: $m:" '

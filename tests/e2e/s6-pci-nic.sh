@@ -131,20 +131,8 @@ swlog_ms() {
 swlog_has() { sw "cat /var/log/rvswitch.log" | grep -qF -- "$1"; }
 swlog_count() { sw "cat /var/log/rvswitch.log" | grep -cF -- "$1" || true; }
 
-# lacp_ok MEMBER...: lacp/show in sw says negotiated, members current and
-# collecting+distributing
-lacp_ok() {
-  local out m
-  out=$(gvs lacp/show bond0 2>/dev/null) || return 1
-  grep -Eq '^  status: .*negotiated' <<<"$out" || return 1
-  for m in "$@"; do
-    awk -v m="member: $m:" '
-      index($0, m) == 1 { on = 1; if ($0 !~ /current/) bad = 1; next }
-      /^member: / { on = 0 }
-      on && /^  actor state:/ { st = $0 }
-      END { exit (bad || st !~ /collecting/ || st !~ /distributing/) }' <<<"$out" || return 1
-  done
-}
+# lacp_ok MEMBER...: e2e_lacp_ok of bond0, asking the switch in sw
+lacp_ok() { E2E_VSCTL=gvs e2e_lacp_ok bond0 "$@"; }
 member_enabled() { gvs bond/show bond0 2>/dev/null | grep -Eq "^member $1: enabled"; }
 member_disabled() { gvs bond/show bond0 2>/dev/null | grep -Eq "^member $1: disabled"; }
 

@@ -56,20 +56,7 @@ fn reconfiguring_a_negotiated_bond_under_traffic_loses_nothing() {
         .map(|i| pcap::udp_frame(FLOW_DST, FLOW_SRC, 1000 + i, 2000, i as u32))
         .collect();
     pcap::write(&flows, &frames);
-    a.vsctl_ok(&[
-        "add-port",
-        "br0",
-        "src",
-        "--",
-        "set",
-        "Interface",
-        "src",
-        "type=dpdk",
-        &format!(
-            "options:dpdk-devargs=\"net_pcap9,rx_pcap={},infinite_rx=1\"",
-            flows.display()
-        ),
-    ]);
+    add_replaying_source(&a, "br0", "src", "net_pcap9", &flows);
     wait_until("traffic on both of A's members", 30, || {
         let before = stats(&a, &am, "tx_packets");
         std::thread::sleep(std::time::Duration::from_millis(300));

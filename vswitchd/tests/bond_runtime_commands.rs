@@ -22,7 +22,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::lacp::stats;
+use common::lacp::{add_replaying_source, stats};
 use common::*;
 
 const DST: [u8; 6] = [0x02, 0, 0, 0, 0x0d, 0x01];
@@ -116,20 +116,7 @@ fn set_active_disable_enable_and_link_failures() {
     sw.vsctl_ok(&["fdb/add", "br0", "bond0", "0", &mac(DST)]);
     let flow = dir.join("flow.pcap");
     pcap::write(&flow, &[pcap::udp_frame(DST, SRC, 1000, 2000, 0)]);
-    sw.vsctl_ok(&[
-        "add-port",
-        "br0",
-        "src",
-        "--",
-        "set",
-        "Interface",
-        "src",
-        "type=dpdk",
-        &format!(
-            "options:dpdk-devargs=\"net_pcap9,rx_pcap={},infinite_rx=1\"",
-            flow.display()
-        ),
-    ]);
+    add_replaying_source(&sw, "br0", "src", "net_pcap9", &flow);
 
     // Whichever member is active carries the flow; make the other active.
     let first = wait_until("an active member", 20, || {

@@ -32,6 +32,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::lacp::add_pcap_source;
 use common::memif::*;
 use common::*;
 
@@ -163,17 +164,7 @@ fn a_bonding_pmd_over_one_queue_memif_negotiates_lacp() {
         .collect();
     let src = dir.join("bcast.pcap");
     pcap::write(&src, &frames);
-    sw.vsctl_ok(&[
-        "add-port",
-        "br0",
-        "src",
-        "--",
-        "set",
-        "interface",
-        "src",
-        "type=dpdk",
-        &format!("options:dpdk-devargs=net_pcap0,rx_pcap={}", src.display()),
-    ]);
+    add_pcap_source(&sw, "br0", "src", "net_pcap0", &src);
     std::thread::sleep(Duration::from_secs(4));
     let mut sent = 0;
     for (m, (tx0, full0)) in ["m0", "m1"].iter().zip(&before) {

@@ -141,6 +141,11 @@ impl Control {
         resp
     }
 
+    /// Whether interface `name` is administratively up (or unknown).
+    fn admin_up(&self, name: &str) -> bool {
+        self.db.interface(name).is_none_or(|(_, _, i)| i.admin_up())
+    }
+
     /// Everything periodic.
     fn tick(&mut self) {
         let now = self.clock.now();
@@ -150,22 +155,14 @@ impl Control {
             .drain_slow(|iface, frame| fx.merge(bonds.rx_slow(iface, frame, now)));
         for name in self.devices.take_removals() {
             self.dirty = true;
-            let admin = self
-                .db
-                .interface(&name)
-                .is_none_or(|(_, _, i)| i.admin_up());
-            fx.merge(self.bonds.set_link(&name, false, admin, now));
+            fx.merge(self.bonds.set_link(&name, false, self.admin_up(&name), now));
         }
         if now >= self.next_link_poll || dpdk::events::take_link_changed() {
             self.next_link_poll = now + LINK_POLL_MS;
             for (name, up) in self.devices.poll_links() {
                 crate::info!("{name}: link {}", if up { "up" } else { "down" });
                 self.dirty = true;
-                let admin = self
-                    .db
-                    .interface(&name)
-                    .is_none_or(|(_, _, i)| i.admin_up());
-                fx.merge(self.bonds.set_link(&name, up, admin, now));
+                fx.merge(self.bonds.set_link(&name, up, self.admin_up(&name), now));
             }
         }
         fx.merge(self.bonds.tick(now));

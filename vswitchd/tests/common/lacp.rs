@@ -51,6 +51,20 @@ pub fn add_af_packet_bond(sw: &Switch, br: &str, bond: &str, members: [&str; 2])
 
 /// A one-shot net_pcap source port replaying `pcap` once.
 pub fn add_pcap_source(sw: &Switch, br: &str, port: &str, vdev: &str, pcap: &Path) {
+    add_pcap_port(sw, br, port, &format!("{vdev},rx_pcap={}", pcap.display()));
+}
+
+/// A net_pcap source port replaying `pcap` forever.
+pub fn add_replaying_source(sw: &Switch, br: &str, port: &str, vdev: &str, pcap: &Path) {
+    add_pcap_port(
+        sw,
+        br,
+        port,
+        &format!("{vdev},rx_pcap={},infinite_rx=1", pcap.display()),
+    );
+}
+
+fn add_pcap_port(sw: &Switch, br: &str, port: &str, devargs: &str) {
     sw.vsctl_ok(&[
         "add-port",
         br,
@@ -60,7 +74,7 @@ pub fn add_pcap_source(sw: &Switch, br: &str, port: &str, vdev: &str, pcap: &Pat
         "Interface",
         port,
         "type=dpdk",
-        &format!("options:dpdk-devargs=\"{vdev},rx_pcap={}\"", pcap.display()),
+        &format!("options:dpdk-devargs=\"{devargs}\""),
     ]);
 }
 

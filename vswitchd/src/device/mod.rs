@@ -11,11 +11,9 @@
 //!
 //! Transmit queues: every PMD slot gets its own queue and the control
 //! thread one more, when the device has enough (`rte_eth_dev_info`);
-//! otherwise they share queues behind a mutex taken once per burst, which
-//! the control thread only tries (briefly) so a control frame never waits
-//! behind a PMD for long.
+//! otherwise they share them (`shared_tx`).
 //!
-//! memif (`net_memif`): the peer decides how many queues a connection has,
+//! memif (`net_memif`, opened in `memif_open`): the peer decides how many queues a connection has,
 //! and DPDK 22.11's PMD misbehaves on the others (see `dpdk::memif`). Such
 //! a device runs behind a [`MemifPort`] relay: rvswitch serves the socket
 //! (`role=server` is required), the queue handles use only the queues the
@@ -24,177 +22,25 @@
 //! a connection down reaches it while a burst is inside. `status` shows
 //! the queues in use (`n_rxq`, `n_txq`, as OVS-DPDK does): [`Device::status`].
 
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::Arc;
 
-use datapath::packet::{Burst, RxQueue, TxQueue};
+use datapath::packet::{RxQueue, TxQueue};
 use datapath::wire::MacAddr;
-use dpdk::memif::{self, MemifArgs, MemifPort};
+use dpdk::memif::{self, MemifPort};
 use dpdk::{ethdev, EthDev, Mbuf, Mempool, VhostClient};
+
+mod memif_open;
+mod shared_tx;
+mod spec;
+
+pub use spec::{spec_for, DevSpec};
+
+use shared_tx::tx_handles;
 
 /// A receive queue handle a PMD polls.
 pub type RxHandle = Box<dyn RxQueue<Mbuf> + Send>;
 /// A transmit queue handle (a PMD's or the control thread's).
 pub type TxHandle = Box<dyn TxQueue<Mbuf> + Send>;
-
-/// A transmit queue several threads share, locked once per burst. The
-/// control thread's handle only tries the lock, for a bounded time (a PMD
-/// holds it for one burst), and leaves the frames unsent (counted by the
-/// caller) rather than wait longer.
-struct SharedTx {
-    queue: Arc<Mutex<TxHandle>>,
-    control: bool,
-}
-
-/// Try `m` for about as long as a few bursts take.
-fn try_lock_briefly<T>(m: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
-    for i in 0..4096u32 {
-        match m.try_lock() {
-            Ok(g) => return Some(g),
-            Err(TryLockError::Poisoned(e)) => return Some(e.into_inner()),
-            Err(TryLockError::WouldBlock) if i % 64 == 63 => std::thread::yield_now(),
-            Err(TryLockError::WouldBlock) => std::hint::spin_loop(),
-        }
-    }
-    None
-}
-
-impl TxQueue<Mbuf> for SharedTx {
-    fn tx_burst(&mut self, pkts: &mut Burst<Mbuf>) -> usize {
-        if self.control {
-            return try_lock_briefly(&self.queue).map_or(0, |mut q| q.tx_burst(pkts));
-        }
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        q.tx_burst(pkts)
-    }
-}
-
-/// What an interface asks for; a change of spec reopens the device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DevSpec {
-    /// An ethdev from a devargs string.
-    Eth {
-        /// The devargs (`0000:08:00.0`, `net_pcap0,rx_pcap=...`).
-        devargs: String,
-        /// Receive queues.
-        n_rxq: u16,
-        /// Receive descriptors per queue.
-        rxq_desc: u16,
-        /// Transmit descriptors per queue.
-        txq_desc: u16,
-        /// Requested MTU.
-        mtu: u16,
-        /// Poll it at a reduced rate (a TAP device costs a syscall per poll).
-        slow_poll: bool,
-    },
-    /// A vhost-user client socket.
-    Vhost {
-        /// The server's socket path.
-        path: String,
-        /// Requested MTU.
-        mtu: u16,
-    },
-    /// Nothing can be opened; the interface shows this error.
-    Unusable(String),
-}
-
-impl DevSpec {
-    /// The MTU asked for.
-    pub fn mtu(&self) -> u16 {
-        match self {
-            DevSpec::Eth { mtu, .. } | DevSpec::Vhost { mtu, .. } => *mtu,
-            DevSpec::Unusable(_) => 1500,
-        }
-    }
-}
-
-/// Whether a kernel netdev called `name` exists.
-fn kernel_netdev_exists(name: &str) -> bool {
-    !name.contains('/') && std::path::Path::new("/sys/class/net").join(name).exists()
-}
-
-/// Whether kernel netdev `name` carries the host's own traffic (it holds
-/// the default route); rvswitch refuses to open such a device.
-fn is_host_uplink(name: &str) -> bool {
-    let Ok(routes) = std::fs::read_to_string("/proc/net/route") else {
-        return false;
-    };
-    routes.lines().skip(1).any(|l| {
-        let mut f = l.split_whitespace();
-        f.next() == Some(name) && f.next() == Some("00000000")
-    })
-}
-
-/// The spec for interface `iface` (uid `uid`, for vdev names).
-pub fn spec_for(iface: &ctl::db::Interface, uid: u32) -> DevSpec {
-    use ctl::db::IfaceType;
-    let mtu = iface
-        .mtu_request
-        .filter(|m| (68..=9600).contains(m))
-        .unwrap_or(1500) as u16;
-    match iface.iface_type {
-        IfaceType::Dpdk => match iface.dpdk_devargs() {
-            Some(d) if memif::is_memif(d) && MemifArgs::parse(d).is_err() => {
-                // rvswitch serves memif sockets; what it cannot serve
-                // safely is refused here, with the reason in `error`.
-                DevSpec::Unusable(MemifArgs::parse(d).err().unwrap_or_default())
-            }
-            Some(d) => DevSpec::Eth {
-                devargs: d.to_string(),
-                n_rxq: iface.n_rxq(),
-                rxq_desc: iface.n_rxq_desc(),
-                txq_desc: iface.n_txq_desc(),
-                mtu,
-                slow_poll: d.starts_with("net_tap"),
-            },
-            None => DevSpec::Unusable("options:dpdk-devargs is required for type=dpdk".into()),
-        },
-        IfaceType::DpdkVhostUserClient => match iface.vhost_server_path() {
-            Some(p) => DevSpec::Vhost {
-                path: p.to_string(),
-                mtu,
-            },
-            None => DevSpec::Unusable(
-                "options:vhost-server-path is required for type=dpdkvhostuserclient".into(),
-            ),
-        },
-        IfaceType::Internal => {
-            let mut devargs = format!("net_tap_rvs{uid},iface={}", iface.name);
-            if let Some(m) = iface.mac {
-                devargs.push_str(&format!(",mac={m}"));
-            }
-            DevSpec::Eth {
-                devargs,
-                n_rxq: 1,
-                rxq_desc: 1024,
-                txq_desc: 1024,
-                mtu,
-                slow_poll: true,
-            }
-        }
-        _ => {
-            let name = &iface.name;
-            if !kernel_netdev_exists(name) {
-                DevSpec::Unusable(format!(
-                    "could not open network device {name} (No such device); rvswitch opens kernel \
-                     netdevs through AF_PACKET — use type=dpdk with options:dpdk-devargs for DPDK ports"
-                ))
-            } else if is_host_uplink(name) {
-                DevSpec::Unusable(format!(
-                    "{name} carries the host's default route; rvswitch does not take over the host's own NIC"
-                ))
-            } else {
-                DevSpec::Eth {
-                    devargs: format!("net_af_packet_rvs{uid},iface={name},qpairs=1"),
-                    n_rxq: 1,
-                    rxq_desc: 1024,
-                    txq_desc: 1024,
-                    mtu,
-                    slow_poll: false,
-                }
-            }
-        }
-    }
-}
 
 /// One receive queue waiting to be given to a PMD.
 pub struct RxSpec {
@@ -292,39 +138,6 @@ pub struct Opened {
     pub ctl_tx: TxHandle,
 }
 
-/// Transmit handles for `slots` PMD slots plus the control thread over
-/// `queues` (made by `make`): dedicated when there are enough, shared
-/// behind a mutex otherwise.
-fn tx_handles(
-    slots: usize,
-    queues: u16,
-    mut make: impl FnMut(u16) -> Result<TxHandle, String>,
-) -> Result<(Vec<TxHandle>, TxHandle), String> {
-    if queues as usize > slots {
-        let pmd = (0..slots as u16)
-            .map(&mut make)
-            .collect::<Result<Vec<_>, _>>()?;
-        let ctl = make(slots as u16)?;
-        return Ok((pmd, ctl));
-    }
-    let shared: Vec<Arc<Mutex<TxHandle>>> = (0..queues.max(1))
-        .map(|q| make(q).map(|h| Arc::new(Mutex::new(h))))
-        .collect::<Result<_, _>>()?;
-    let pmd = (0..slots)
-        .map(|i| {
-            Box::new(SharedTx {
-                queue: shared[i % shared.len()].clone(),
-                control: false,
-            }) as TxHandle
-        })
-        .collect();
-    let ctl = Box::new(SharedTx {
-        queue: shared[shared.len() - 1].clone(),
-        control: true,
-    }) as TxHandle;
-    Ok((pmd, ctl))
-}
-
 /// A locally administered MAC derived from `seed`, stable across restarts.
 pub fn derived_mac(seed: u64) -> MacAddr {
     let b = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_be_bytes();
@@ -351,7 +164,7 @@ pub fn open(spec: &DevSpec, slots: usize, pool: &Mempool, mac_seed: u64) -> Resu
                     txq_desc: *txq_desc,
                     mtu: *mtu,
                 };
-                return open_memif(devargs, q, slots, pool);
+                return memif_open::open_memif(devargs, q, slots, pool);
             }
             let port = ethdev::probe(devargs)
                 .map_err(|e| format!("error attaching device '{devargs}': {e}"))?;
@@ -477,77 +290,6 @@ struct Queues {
     rxq_desc: u16,
     txq_desc: u16,
     mtu: u16,
-}
-
-/// Open a memif device behind its relay (see the module comment):
-/// `n_rxq` receive queues (a peer may bring at most that many transmit
-/// rings) and one transmit queue per PMD slot plus the control thread's
-/// (at least `n_rxq`); the handles use what the connected peer set up.
-fn open_memif(devargs: &str, q: Queues, slots: usize, pool: &Mempool) -> Result<Opened, String> {
-    let args = MemifArgs::parse(devargs)?;
-    // memif's limit is 255 queue pairs.
-    let n_rxq = q.n_rxq.clamp(1, 255);
-    let n_txq = (slots as u16).saturating_add(1).max(n_rxq).min(255);
-    let mut relay = MemifPort::open(&args, n_rxq, n_txq).map_err(|e| e.to_string())?;
-    let pmd_devargs = relay.pmd_devargs().to_string();
-    let port = ethdev::probe(&pmd_devargs)
-        .map_err(|e| format!("error attaching device '{pmd_devargs}': {e}"))?;
-    let opened = (|| {
-        let dev = EthDev::new(port).map_err(|e| e.to_string())?;
-        let info = dev.info().map_err(|e| e.to_string())?;
-        dev.configure(n_rxq, n_txq, q.rxq_desc, q.txq_desc, pool)
-            .map_err(|e| e.to_string())?;
-        if q.mtu != 1500 {
-            dev.set_mtu(q.mtu)
-                .map_err(|e| format!("could not set MTU {}: {e}", q.mtu))?;
-        }
-        dev.start().map_err(|e| e.to_string())?;
-        let mac = dev.mac_addr().map_err(|e| e.to_string())?;
-        let rx = (0..n_rxq)
-            .map(|i| {
-                dev.rx_queue(i)
-                    .map(|h| RxSpec {
-                        queue: i,
-                        handle: Box::new(relay.rx_queue(h)) as RxHandle,
-                        every: 1,
-                    })
-                    .map_err(|e| e.to_string())
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let txqs = (0..n_txq)
-            .map(|i| dev.tx_queue(i).map_err(|e| e.to_string()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut tx: Vec<TxHandle> = relay
-            .tx_queues(txqs, slots + 1)
-            .into_iter()
-            .map(|h| Box::new(h) as TxHandle)
-            .collect();
-        let ctl_tx = tx.pop().ok_or("no transmit handle")?;
-        Ok::<_, String>((dev, info, mac, rx, tx, ctl_tx))
-    })();
-    match opened {
-        Ok((dev, info, mac, rx, pmd_tx, ctl_tx)) => Ok(Opened {
-            device: Device::Eth {
-                dev,
-                driver: info.driver_name,
-                mac,
-                link: LinkSource::Ethdev,
-                n_rxq,
-                n_txq,
-                memif: Some(relay),
-            },
-            rx,
-            pmd_tx,
-            ctl_tx,
-        }),
-        Err(e) => {
-            // The relay goes first: the PMD must not lose a connection it
-            // has not greeted yet once its listener is gone.
-            relay.shutdown();
-            let _ = ethdev::remove(port);
-            Err(e)
-        }
-    }
 }
 
 /// Queue handles for `queues` queue pairs of a vhost client.
