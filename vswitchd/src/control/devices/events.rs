@@ -101,7 +101,7 @@ impl Devices {
             rt.removals += 1;
             rt.seen_gone = false;
             rt.error = Some(format!(
-                "device {dev_name} was removed (configure the interface again to re-attach it)"
+                "device {dev_name} was removed (it is re-attached once it is back on vfio-pci)"
             ));
             if std::mem::replace(&mut rt.link_up, false) {
                 lost.push(name.clone());
