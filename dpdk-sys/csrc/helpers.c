@@ -20,8 +20,3 @@ uint64_t rvs_eth_rx_offload_rss_hash(void)
 {
 	return RTE_ETH_RX_OFFLOAD_RSS_HASH;
 }
-
-uint32_t rvs_eth_dev_intr_lsc(void)
-{
-	return RTE_ETH_DEV_INTR_LSC;
-}

@@ -21,5 +21,3 @@ void rvs_set_rte_errno(int value);
 uint64_t rvs_eth_rss_ip_tcp_udp(void);
 /* RTE_ETH_RX_OFFLOAD_RSS_HASH. */
 uint64_t rvs_eth_rx_offload_rss_hash(void);
-/* RTE_ETH_DEV_INTR_LSC (a device flag: link changes raise interrupts). */
-uint32_t rvs_eth_dev_intr_lsc(void);

@@ -166,15 +166,6 @@ fn offload_names(capa: u64, name: unsafe extern "C" fn(u64) -> *const c_char) ->
         .collect()
 }
 
-fn has_lsc_interrupt(i: &sys::rte_eth_dev_info) -> bool {
-    if i.dev_flags.is_null() {
-        return false;
-    }
-    // SAFETY: dev_flags points at the device's flags word while the port
-    // exists; read at once. The helper returns a constant.
-    unsafe { *i.dev_flags & sys::rvs_eth_dev_intr_lsc() != 0 }
-}
-
 fn raw_info(port: PortId) -> Result<sys::rte_eth_dev_info> {
     let mut info = sys::rte_eth_dev_info::default();
     // SAFETY: EAL is initialized (callers check); `info` is a valid out
@@ -292,8 +283,6 @@ pub struct DevInfo {
     pub rx_offloads: Vec<String>,
     /// Transmit offloads the device offers (`TCP_TSO`, `UDP_CKSUM`, ...).
     pub tx_offloads: Vec<String>,
-    /// Whether the device raises link-state-change interrupts.
-    pub lsc_interrupt: bool,
 }
 
 /// Link state (`rte_eth_link_get_nowait`).
@@ -408,7 +397,6 @@ impl EthDev {
             max_rx_pktlen: i.max_rx_pktlen,
             rx_offloads: offload_names(i.rx_offload_capa, sys::rte_eth_dev_rx_offload_name),
             tx_offloads: offload_names(i.tx_offload_capa, sys::rte_eth_dev_tx_offload_name),
-            lsc_interrupt: has_lsc_interrupt(&i),
         })
     }
 

@@ -24,6 +24,7 @@ mod gate;
 pub mod mbuf;
 pub mod memif;
 pub mod mempool;
+pub mod queue_lock;
 pub mod thread;
 pub mod vhost;
 

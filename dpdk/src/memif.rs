@@ -54,6 +54,7 @@ use crate::error::{DpdkError, Result};
 use crate::ethdev::{EthRxQueue, EthTxQueue};
 use crate::gate::{BusyFlag, Gate};
 use crate::mbuf::Mbuf;
+use crate::queue_lock::try_lock_briefly;
 
 /// A memif control message is exactly this long (`memif_msg_t`).
 const MSG_LEN: usize = 128;
@@ -971,24 +972,11 @@ impl Drop for MemifTxQueue {
 
 impl MemifTxQueue {
     fn lock<'a>(&self, q: &'a Mutex<EthTxQueue>) -> Option<MutexGuard<'a, EthTxQueue>> {
-        if !self.control {
-            return Some(q.lock().unwrap_or_else(|e| e.into_inner()));
+        if self.control {
+            // A PMD holds a shared queue for one burst at most.
+            return try_lock_briefly(q);
         }
-        // A PMD holds a shared queue for one burst at most (microseconds).
-        for i in 0..4096u32 {
-            match q.try_lock() {
-                Ok(g) => return Some(g),
-                Err(std::sync::TryLockError::Poisoned(e)) => return Some(e.into_inner()),
-                Err(std::sync::TryLockError::WouldBlock) => {
-                    if i % 64 == 63 {
-                        std::thread::yield_now();
-                    } else {
-                        std::hint::spin_loop();
-                    }
-                }
-            }
-        }
-        None
+        Some(q.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 

@@ -3,9 +3,10 @@
 //! behind a mutex taken once per burst, which the control thread only
 //! tries (briefly) so a control frame never waits behind a PMD for long.
 
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex};
 
 use datapath::packet::{Burst, TxQueue};
+use dpdk::queue_lock::try_lock_briefly;
 use dpdk::Mbuf;
 
 use super::TxHandle;
@@ -17,19 +18,6 @@ use super::TxHandle;
 struct SharedTx {
     queue: Arc<Mutex<TxHandle>>,
     control: bool,
-}
-
-/// Try `m` for about as long as a few bursts take.
-fn try_lock_briefly<T>(m: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
-    for i in 0..4096u32 {
-        match m.try_lock() {
-            Ok(g) => return Some(g),
-            Err(TryLockError::Poisoned(e)) => return Some(e.into_inner()),
-            Err(TryLockError::WouldBlock) if i % 64 == 63 => std::thread::yield_now(),
-            Err(TryLockError::WouldBlock) => std::hint::spin_loop(),
-        }
-    }
-    None
 }
 
 impl TxQueue<Mbuf> for SharedTx {

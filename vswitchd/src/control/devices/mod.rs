@@ -359,6 +359,8 @@ impl Devices {
         };
         rt.counters = old.counters;
         rt.removals = old.removals;
+        // A returned device that failed to open is tried again next time.
+        rt.seen_gone = old.seen_gone;
         // Whoever saw it down hears it come up from the next poll.
         rt.link_up = false;
         rt.device.is_some()
