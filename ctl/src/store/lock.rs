@@ -69,6 +69,8 @@ impl StateDirLock {
 /// How long [`lock_state_dir`] waits for a holder that has the lock but
 /// has not written its pid yet.
 const PID_WAIT: Duration = Duration::from_millis(500);
+/// How long to wait for a holder that is exiting to let go.
+const EXIT_WAIT: Duration = Duration::from_secs(5);
 
 /// Take the state directory `dir` for this process: an exclusive, non-blocking
 /// `flock` on `dir/`[`LOCK_FILE`] (created mode 0644 if missing, never
@@ -96,7 +98,11 @@ pub fn lock_state_dir(dir: &Path) -> Result<StateDirLock, LockError> {
             "not a regular file",
         )));
     }
-    if !try_flock(&file).map_err(io_err)? {
+    // A daemon killed just now may still hold the lock while its last
+    // threads exit (its main thread already a zombie): wait for that, but
+    // not for a live holder.
+    let exit_deadline = Instant::now() + EXIT_WAIT;
+    while !try_flock(&file).map_err(io_err)? {
         let deadline = Instant::now() + PID_WAIT;
         let pid = loop {
             let pid = read_pid(&mut file);
@@ -105,6 +111,10 @@ pub fn lock_state_dir(dir: &Path) -> Result<StateDirLock, LockError> {
             }
             std::thread::sleep(Duration::from_millis(10));
         };
+        if pid.is_some_and(exiting) && Instant::now() < exit_deadline {
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        }
         return Err(LockError::InUse {
             dir: dir.to_path_buf(),
             pid,
@@ -132,6 +142,18 @@ pub(super) fn try_flock(file: &File) -> io::Result<bool> {
             Some(libc::EINTR) => continue,
             _ => return Err(e),
         }
+    }
+}
+
+/// Whether `pid` is gone or exiting (a zombie whose other threads may
+/// still hold its files).
+fn exiting(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(st) => st
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+        Err(_) => true,
     }
 }
 
