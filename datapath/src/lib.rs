@@ -17,6 +17,7 @@
 //! - [`mem`]: in-memory packets and ports for tests and benchmarks.
 //! - [`counters`]: named per-interface counters.
 //! - [`pipeline`]: the burst pipeline.
+//! - [`qos`]: QoS settings (rates the ports' traffic must keep).
 //! - [`spelling`]: enums with one OVS spelling per variant ([`spelled_enum!`]).
 //! - [`testkit`]: a one-bridge in-memory switch and frame builders for tests
 //!   and benchmarks.
@@ -29,6 +30,7 @@ pub mod mac_table;
 pub mod mem;
 pub mod packet;
 pub mod pipeline;
+pub mod qos;
 pub mod spelling;
 pub mod testkit;
 pub mod time;
