@@ -199,7 +199,7 @@ pub fn usage_named(prog: &str) -> String {
          --bare, --no-headings, --pretty, --oneline, --max-column-width=N, --dry-run\n  \
          -t, --timeout=SECS  give up after SECS seconds (wait-until waits that long)\n  \
          --options          list the global options\n  \
-         command options: --may-exist, --if-exists, --columns=COL,..., --fake-iface, --with-iface, --real, --fake\n  \
+         command options: --may-exist, --if-exists, --columns=COL,..., --fake-iface, --with-iface, --real, --fake, --id=@NAME, --all\n  \
          --no-wait, --db=DB, --retry, -v, --log-file, SSL options: accepted for compatibility, no effect\n",
     );
     s

@@ -48,6 +48,79 @@ pub struct Db {
     /// For use by external tools.
     #[serde(default)]
     pub external_ids: StrMap,
+    /// `QoS` rows (a root table in OVS: a row lives until destroyed,
+    /// referenced by a port or not), in creation order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub qos: Vec<Qos>,
+    /// `Queue` rows (a root table too), in creation order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<Queue>,
+}
+
+/// A `QoS` row: what a port's egress traffic is held to (see
+/// [`crate::qos`] for the types rvswitch enforces and their keys).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Qos {
+    /// Record id.
+    #[serde(rename = "_uuid")]
+    pub uuid: Uuid,
+    /// `type`: `linux-htb`, `egress-policer`, `trtcm-policer`, or `""`
+    /// (no QoS).
+    #[serde(rename = "type", default)]
+    pub qos_type: String,
+    /// `max-rate`, `min-rate`, `burst` (linux-htb, bits); `cir`, `cbs`,
+    /// `eir`, `ebs` (policers, bytes); other keys stored.
+    #[serde(default)]
+    pub other_config: StrMap,
+    /// Queue number → `Queue` row.
+    #[serde(default)]
+    pub queues: BTreeMap<u32, Uuid>,
+    /// For use by external tools (libvirt's `vm-id`, `ifname`).
+    #[serde(default)]
+    pub external_ids: StrMap,
+}
+
+/// A `Queue` row: one output queue of a `QoS`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Queue {
+    /// Record id.
+    #[serde(rename = "_uuid")]
+    pub uuid: Uuid,
+    /// `dscp` (0..=63): stored; OVS marks only traffic sent to a queue
+    /// chosen by OpenFlow, which rvswitch has not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dscp: Option<i64>,
+    /// `min-rate`, `max-rate`, `burst` (bits), `priority`; other keys stored.
+    #[serde(default)]
+    pub other_config: StrMap,
+    /// For use by external tools.
+    #[serde(default)]
+    pub external_ids: StrMap,
+}
+
+impl Qos {
+    /// A row of type `""` with nothing set.
+    pub fn new(uuid: Uuid) -> Qos {
+        Qos {
+            uuid,
+            qos_type: String::new(),
+            other_config: StrMap::new(),
+            queues: BTreeMap::new(),
+            external_ids: StrMap::new(),
+        }
+    }
+}
+
+impl Queue {
+    /// A row with nothing set.
+    pub fn new(uuid: Uuid) -> Queue {
+        Queue {
+            uuid,
+            dscp: None,
+            other_config: StrMap::new(),
+            external_ids: StrMap::new(),
+        }
+    }
 }
 
 /// `fail_mode` of a bridge (accepted for compatibility; rvswitch is always
@@ -132,6 +205,9 @@ pub struct Port {
     /// For use by external tools.
     #[serde(default)]
     pub external_ids: StrMap,
+    /// `qos`: the `QoS` row its egress traffic is held to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qos: Option<Uuid>,
 }
 
 /// `type` of an interface.
@@ -229,6 +305,17 @@ pub struct Interface {
     /// For use by external tools (libvirt's `iface-id`, `attached-mac`, ...).
     #[serde(default)]
     pub external_ids: StrMap,
+    /// `ingress_policing_rate`, kbit/s (1000 bit/s); 0 (the default): no
+    /// policing. See [`Interface::ingress_policing`].
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ingress_policing_rate: i64,
+    /// `ingress_policing_burst`, kbit (1000 bits); 0: OVS's default.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ingress_policing_burst: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 fn default_iface_type() -> IfaceType {
@@ -254,7 +341,19 @@ impl Db {
             bridges: Vec::new(),
             other_config: StrMap::new(),
             external_ids: StrMap::new(),
+            qos: Vec::new(),
+            queues: Vec::new(),
         }
+    }
+
+    /// The `QoS` row with record id `uuid`.
+    pub fn qos_row(&self, uuid: Uuid) -> Option<&Qos> {
+        self.qos.iter().find(|q| q.uuid == uuid)
+    }
+
+    /// The `Queue` row with record id `uuid`.
+    pub fn queue_row(&self, uuid: Uuid) -> Option<&Queue> {
+        self.queues.iter().find(|q| q.uuid == uuid)
     }
 
     /// The real bridge called `name`.
@@ -485,6 +584,7 @@ impl Port {
             fake_bridge: false,
             other_config: StrMap::new(),
             external_ids: StrMap::new(),
+            qos: None,
         }
     }
 
@@ -644,6 +744,8 @@ impl Interface {
             mac: None,
             other_config: StrMap::new(),
             external_ids: StrMap::new(),
+            ingress_policing_rate: 0,
+            ingress_policing_burst: 0,
         }
     }
 

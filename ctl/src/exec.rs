@@ -20,11 +20,15 @@ use crate::env::{Env, Runtime};
 use crate::output::{self, Cell, TableOut};
 use crate::runtime::{self, RuntimeCommand};
 use crate::schema::{
-    self, check_writable, find_column, find_row, find_table, parse_value, read, row_uuid, rows,
-    Row, Table,
+    self, check_writable, find_column, find_row, find_table, parse_value_with, read, row_uuid,
+    rows, Row, Table,
 };
 use crate::validate::{check_name, validate};
-use crate::value::{parse_single_atom, Atom, AtomType, ColType, Datum, UNLIMITED};
+use crate::value::{
+    parse_single_atom, parse_single_atom_with, Atom, AtomType, ColType, Datum, UNLIMITED,
+};
+
+mod records;
 
 /// A failed command chain: print `vsctl: <message>` and exit 1.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,6 +136,7 @@ pub fn execute(
         opts: &opts,
         tables: 0,
         runtime: Vec::new(),
+        row_ids: records::RowIdTable::default(),
     };
     let mut texts = Vec::with_capacity(commands.len());
     let mut jsons = Vec::with_capacity(commands.len());
@@ -160,6 +165,7 @@ pub fn execute(
             }
         }
     }
+    ctx.row_ids.check_all_created()?;
     let mut new_db = None;
     if ctx.db != *db {
         validate(Some(db), &ctx.db, env)?;
@@ -259,6 +265,8 @@ struct Ctx<'a> {
     opts: &'a Options,
     tables: usize,
     runtime: Vec<RuntimeCommand>,
+    /// The chain's `@name` row ids.
+    row_ids: records::RowIdTable,
 }
 
 fn command_string(c: &Command) -> String {
@@ -392,6 +400,8 @@ impl Ctx<'_> {
             "clear" => self.clear(c)?,
             "list" => self.list(c)?,
             "find" => self.find(c)?,
+            "create" => self.create(c)?,
+            "destroy" => self.destroy(c)?,
             "wait-until" => {
                 if !crate::wait::holds(&self.db, self.rt, c)? {
                     return Ok(Step::Wait);
@@ -894,6 +904,14 @@ impl Ctx<'_> {
 
     // ---- generic database commands ------------------------------------
 
+    /// The chain's row ids, for parsing uuid values.
+    fn ids(&mut self) -> records::Alloc<'_> {
+        records::Alloc {
+            table: &mut self.row_ids,
+            env: self.env,
+        }
+    }
+
     fn row(&self, c: &Command, table: Table) -> Result<Option<Row>, CtlError> {
         let id = c.arg(1);
         match find_row(&self.db, table, id)? {
@@ -921,13 +939,14 @@ impl Ctx<'_> {
                         col.name
                     )));
                 };
-                let k = parse_single_atom(&key, &col.ty.key)?;
-                let v = parse_single_atom(&value, &vty)?;
+                let mut ids = self.ids();
+                let k = parse_single_atom_with(&key, &col.ty.key, Some(&mut ids))?;
+                let v = parse_single_atom_with(&value, &vty, Some(&mut ids))?;
                 let mut d = read(&self.db, row, col, self.rt);
                 d.union(&Datum::map([(k, v)]), true);
                 d
             }
-            None => parse_value(col, &value, &col.ty)?,
+            None => parse_value_with(col, &value, &col.ty, Some(&mut self.ids()))?,
         };
         schema::write(&mut self.db, row, col, &datum)?;
         Ok(())
@@ -1018,7 +1037,7 @@ impl Ctx<'_> {
         ty.max = UNLIMITED;
         let mut d = read(&self.db, row, col, self.rt);
         for v in &c.args[3..] {
-            let add = parse_value(col, v, &ty)?;
+            let add = parse_value_with(col, v, &ty, Some(&mut self.ids()))?;
             d.union(&add, false);
         }
         if d.len() > col.ty.max {
@@ -1047,11 +1066,12 @@ impl Ctx<'_> {
         ty.max = UNLIMITED;
         let mut d = read(&self.db, row, col, self.rt);
         for v in &c.args[3..] {
-            let rm = match parse_value(col, v, &ty) {
+            let rm = match parse_value_with(col, v, &ty, Some(&mut self.ids())) {
                 Ok(rm) => rm,
                 Err(e) if ty.is_map() => {
                     let keys_ty = ColType { value: None, ..ty };
-                    parse_value(col, v, &keys_ty).map_err(|_| CtlError::new(e))?
+                    parse_value_with(col, v, &keys_ty, Some(&mut self.ids()))
+                        .map_err(|_| CtlError::new(e))?
                 }
                 Err(e) => return Err(CtlError::new(e)),
             };

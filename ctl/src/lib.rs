@@ -13,6 +13,7 @@ pub mod invoke;
 pub mod options;
 pub mod output;
 mod ovs_keys;
+pub mod qos;
 pub mod runtime;
 pub mod schema;
 pub mod uuid;

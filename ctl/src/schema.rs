@@ -12,7 +12,7 @@ use datapath::wire::MacAddr;
 use crate::db::{AdminState, BondMode, Db, FailMode, IfaceType, LacpMode, StrMap};
 use crate::env::Runtime;
 use crate::uuid::Uuid;
-use crate::value::{parse_datum, Atom, AtomType, ColType, Datum, UNLIMITED};
+use crate::value::{parse_datum_with, Atom, AtomType, ColType, Datum, RowIds, UNLIMITED};
 
 /// A table.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -25,15 +25,21 @@ pub enum Table {
     Port,
     /// Interfaces.
     Interface,
+    /// QoS configurations (a root table: rows live until destroyed).
+    Qos,
+    /// QoS output queues (a root table).
+    Queue,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 4] = [
+    pub const ALL: [Table; 6] = [
         Table::OpenVswitch,
         Table::Bridge,
         Table::Port,
         Table::Interface,
+        Table::Qos,
+        Table::Queue,
     ];
 
     /// The OVS name.
@@ -43,6 +49,8 @@ impl Table {
             Table::Bridge => "Bridge",
             Table::Port => "Port",
             Table::Interface => "Interface",
+            Table::Qos => "QoS",
+            Table::Queue => "Queue",
         }
     }
 
@@ -53,7 +61,15 @@ impl Table {
             Table::Bridge => BRIDGE_COLUMNS,
             Table::Port => PORT_COLUMNS,
             Table::Interface => INTERFACE_COLUMNS,
+            Table::Qos => QOS_COLUMNS,
+            Table::Queue => QUEUE_COLUMNS,
         }
+    }
+
+    /// Whether `create` and `destroy` work on it (OVS's root tables; the
+    /// others are made and removed by add-br, add-port, del-port, ...).
+    pub const fn is_root_set(self) -> bool {
+        matches!(self, Table::Qos | Table::Queue)
     }
 }
 
@@ -167,6 +183,7 @@ const PORT_COLUMNS: &[Column] = &[
     ),
     col("name", ColType::scalar(STR), RO),
     col("other_config", MAP, RW),
+    col("qos", ColType::optional(AtomType::Uuid), RW),
     col("status", MAP, RT),
     Column {
         name: "tag",
@@ -198,6 +215,8 @@ const INTERFACE_COLUMNS: &[Column] = &[
     ),
     col("error", ColType::optional(STR), RT),
     col("external_ids", MAP, RW),
+    col("ingress_policing_burst", ColType::scalar(NON_NEGATIVE), RW),
+    col("ingress_policing_rate", ColType::scalar(NON_NEGATIVE), RW),
     col("link_state", ColType::optional(STR), RT),
     col("mac", ColType::optional(STR), RW),
     col("mac_in_use", ColType::optional(STR), RT),
@@ -217,6 +236,40 @@ const INTERFACE_COLUMNS: &[Column] = &[
     col("statistics", ColType::map(STR, INT), RT),
     col("status", MAP, RT),
     col("type", ColType::scalar(STR), RW),
+];
+
+const NON_NEGATIVE: AtomType = AtomType::Integer {
+    min: 0,
+    max: i64::MAX,
+};
+
+const QOS_COLUMNS: &[Column] = &[
+    col("external_ids", MAP, RW),
+    col("other_config", MAP, RW),
+    col(
+        "queues",
+        ColType {
+            key: AtomType::Integer {
+                min: 0,
+                max: u32::MAX as i64,
+            },
+            value: Some(AtomType::Uuid),
+            min: 0,
+            max: UNLIMITED,
+        },
+        RW,
+    ),
+    col("type", ColType::scalar(STR), RW),
+];
+
+const QUEUE_COLUMNS: &[Column] = &[
+    col(
+        "dscp",
+        ColType::optional(AtomType::Integer { min: 0, max: 63 }),
+        RW,
+    ),
+    col("external_ids", MAP, RW),
+    col("other_config", MAP, RW),
 ];
 
 fn norm(c: u8) -> u8 {
@@ -279,7 +332,8 @@ pub fn find_table(s: &str) -> Result<Table, String> {
     match (names.len(), found) {
         (1, Some(t)) => Ok(t),
         (0, _) | (_, None) => Err(format!(
-            "unknown table \"{s}\" (rvswitch has tables Open_vSwitch, Bridge, Port, Interface)"
+            "unknown table \"{s}\" (rvswitch has tables {})",
+            Table::ALL.map(Table::name).join(", ")
         )),
         _ => Err(format!(
             "\"{s}\" matches multiple table names: {}",
@@ -316,6 +370,24 @@ pub enum Row {
     Port(usize, usize),
     /// `bridges[b].ports[p].interfaces[i]`.
     Interface(usize, usize, usize),
+    /// `qos[q]`.
+    Qos(usize),
+    /// `queues[q]`.
+    Queue(usize),
+}
+
+impl Row {
+    /// The table the row belongs to.
+    pub const fn table(self) -> Table {
+        match self {
+            Row::Root => Table::OpenVswitch,
+            Row::Bridge(..) => Table::Bridge,
+            Row::Port(..) => Table::Port,
+            Row::Interface(..) => Table::Interface,
+            Row::Qos(..) => Table::Qos,
+            Row::Queue(..) => Table::Queue,
+        }
+    }
 }
 
 /// Every row of `table`, in database order.
@@ -336,6 +408,8 @@ pub fn rows(db: &Db, table: Table) -> Vec<Row> {
                 }
             }
         }
+        Table::Qos => out.extend((0..db.qos.len()).map(Row::Qos)),
+        Table::Queue => out.extend((0..db.queues.len()).map(Row::Queue)),
     }
     out
 }
@@ -347,12 +421,14 @@ pub fn row_uuid(db: &Db, row: Row) -> Option<Uuid> {
         Row::Bridge(b) => db.bridges.get(b)?.uuid,
         Row::Port(b, p) => db.bridges.get(b)?.ports.get(p)?.uuid,
         Row::Interface(b, p, i) => db.bridges.get(b)?.ports.get(p)?.interfaces.get(i)?.uuid,
+        Row::Qos(q) => db.qos.get(q)?.uuid,
+        Row::Queue(q) => db.queues.get(q)?.uuid,
     })
 }
 
 fn row_name(db: &Db, row: Row) -> Option<&str> {
     Some(match row {
-        Row::Root => return None,
+        Row::Root | Row::Qos(_) | Row::Queue(_) => return None,
         Row::Bridge(b) => &db.bridges.get(b)?.name,
         Row::Port(b, p) => &db.bridges.get(b)?.ports.get(p)?.name,
         Row::Interface(b, p, i) => &db.bridges.get(b)?.ports.get(p)?.interfaces.get(i)?.name,
@@ -360,8 +436,9 @@ fn row_name(db: &Db, row: Row) -> Option<&str> {
 }
 
 /// Find a row by record id as `ovs-vsctl` does: full UUID, `.` for the
-/// only row of a table, name, or a unique UUID prefix of at least 4
-/// characters. `Ok(None)` when nothing matches.
+/// only row of a table, name (for `QoS`: the name of a port whose `qos` it
+/// is), or a unique UUID prefix of at least 4 characters. `Ok(None)` when
+/// nothing matches.
 pub fn find_row(db: &Db, table: Table, id: &str) -> Result<Option<Row>, String> {
     let all = rows(db, table);
     if let Ok(u) = id.parse::<Uuid>() {
@@ -374,6 +451,13 @@ pub fn find_row(db: &Db, table: Table, id: &str) -> Result<Option<Row>, String> 
     }
     if let Some(r) = all.iter().find(|r| row_name(db, **r) == Some(id)) {
         return Ok(Some(*r));
+    }
+    if table == Table::Qos {
+        if let Some(q) = db.port(id).and_then(|(_, p)| p.qos) {
+            if let Some(r) = all.iter().find(|r| row_uuid(db, **r) == Some(q)) {
+                return Ok(Some(*r));
+            }
+        }
     }
     let hexish = id.len() >= 4 && id.bytes().all(|c| c.is_ascii_hexdigit() || c == b'-');
     if hexish {
@@ -402,6 +486,16 @@ pub fn find_row(db: &Db, table: Table, id: &str) -> Result<Option<Row>, String> 
 /// overrides the column type (for `add`/`remove`/`find`, which allow more
 /// elements).
 pub fn parse_value(col: &Column, s: &str, ty: &ColType) -> Result<Datum, String> {
+    parse_value_with(col, s, ty, None)
+}
+
+/// [`parse_value`], with `@name` row ids for uuids from `ids`.
+pub fn parse_value_with(
+    col: &Column,
+    s: &str,
+    ty: &ColType,
+    ids: Option<&mut (dyn RowIds + '_)>,
+) -> Result<Datum, String> {
     match col.parse {
         // A single string may be written without quotes even when it
         // contains delimiters (`mac=52:54:00:12:34:56`); ovs-vsctl insists
@@ -416,7 +510,7 @@ pub fn parse_value(col: &Column, s: &str, ty: &ColType) -> Result<Datum, String>
             let atom = crate::value::parse_single_atom(s.trim(), &ty.key)?;
             Ok(Datum::atom(atom))
         }
-        Parse::Generic => parse_datum(s, ty),
+        Parse::Generic => parse_datum_with(s, ty, ids),
         Parse::Tag => {
             let t = s.trim();
             let inner = t
@@ -517,6 +611,7 @@ pub fn read(db: &Db, row: Row, col: &Column, rt: &dyn Runtime) -> Datum {
                 "lacp" => Datum::opt_string(port.lacp.map(LacpMode::as_str)),
                 "name" => Datum::string(&port.name),
                 "other_config" => smap(&port.other_config),
+                "qos" => Datum::set(port.qos.map(Atom::Uuid).into_iter().collect()),
                 "status" => smap(&rt.port(&port.name).status),
                 "tag" => Datum::opt_integer(port.tag.map(i64::from)),
                 "trunks" => Datum::set(
@@ -546,6 +641,8 @@ pub fn read(db: &Db, row: Row, col: &Column, rt: &dyn Runtime) -> Datum {
                 },
                 "error" => Datum::opt_string(runtime().error.as_deref()),
                 "external_ids" => smap(&iface.external_ids),
+                "ingress_policing_burst" => Datum::integer(iface.ingress_policing_burst),
+                "ingress_policing_rate" => Datum::integer(iface.ingress_policing_rate),
                 "link_state" => Datum::opt_string(runtime().link_state.as_deref()),
                 "mac" => Datum::opt_string(iface.mac.map(|m| m.to_string()).as_deref()),
                 "mac_in_use" => Datum::opt_string(runtime().mac_in_use.as_deref()),
@@ -563,6 +660,33 @@ pub fn read(db: &Db, row: Row, col: &Column, rt: &dyn Runtime) -> Datum {
                 ),
                 "status" => smap(&runtime().status),
                 "type" => Datum::string(iface.iface_type.as_str()),
+                _ => Datum::empty(),
+            }
+        }
+        Row::Qos(q) => {
+            let Some(qos) = db.qos.get(q) else {
+                return Datum::empty();
+            };
+            match name {
+                "external_ids" => smap(&qos.external_ids),
+                "other_config" => smap(&qos.other_config),
+                "queues" => Datum::map(
+                    qos.queues
+                        .iter()
+                        .map(|(k, v)| (Atom::Integer(i64::from(*k)), Atom::Uuid(*v))),
+                ),
+                "type" => Datum::string(&qos.qos_type),
+                _ => Datum::empty(),
+            }
+        }
+        Row::Queue(q) => {
+            let Some(queue) = db.queues.get(q) else {
+                return Datum::empty();
+            };
+            match name {
+                "dscp" => Datum::opt_integer(queue.dscp),
+                "external_ids" => smap(&queue.external_ids),
+                "other_config" => smap(&queue.other_config),
                 _ => Datum::empty(),
             }
         }
@@ -625,12 +749,7 @@ pub fn check_writable(table: Table, col: &Column) -> Result<(), String> {
 
 /// Write `d` into `col` of `row`, converting to the typed field.
 pub fn write(db: &mut Db, row: Row, col: &Column, d: &Datum) -> Result<(), String> {
-    let table = match row {
-        Row::Root => Table::OpenVswitch,
-        Row::Bridge(..) => Table::Bridge,
-        Row::Port(..) => Table::Port,
-        Row::Interface(..) => Table::Interface,
-    };
+    let table = row.table();
     check_writable(table, col)?;
     if d.len() < col.ty.min || d.len() > col.ty.max {
         return Err(format!(
@@ -707,6 +826,7 @@ pub fn write(db: &mut Db, row: Row, col: &Column, d: &Datum) -> Result<(), Strin
                 }
                 "external_ids" => port.external_ids = to_smap(d),
                 "other_config" => port.other_config = to_smap(d),
+                "qos" => port.qos = first_uuid(d),
                 "tag" => {
                     port.tag = match first_int(d) {
                         None => None,
@@ -760,6 +880,10 @@ pub fn write(db: &mut Db, row: Row, col: &Column, d: &Datum) -> Result<(), Strin
                     }
                 }
                 "external_ids" => iface.external_ids = to_smap(d),
+                "ingress_policing_burst" => {
+                    iface.ingress_policing_burst = first_int(d).unwrap_or(0)
+                }
+                "ingress_policing_rate" => iface.ingress_policing_rate = first_int(d).unwrap_or(0),
                 "mac" => {
                     iface.mac = match first_str(d) {
                         None => None,
@@ -776,8 +900,46 @@ pub fn write(db: &mut Db, row: Row, col: &Column, d: &Datum) -> Result<(), Strin
                 _ => return Err(read_only_error(table, col)),
             }
         }
+        Row::Qos(q) => {
+            let qos = db.qos.get_mut(q).ok_or_else(missing)?;
+            match col.name {
+                "external_ids" => qos.external_ids = to_smap(d),
+                "other_config" => qos.other_config = to_smap(d),
+                "queues" => {
+                    qos.queues = d
+                        .keys
+                        .iter()
+                        .zip(&d.values)
+                        .filter_map(|(k, v)| match (k, v) {
+                            (Atom::Integer(k), Atom::Uuid(v)) => {
+                                Some((u32::try_from(*k).ok()?, *v))
+                            }
+                            _ => None,
+                        })
+                        .collect()
+                }
+                "type" => qos.qos_type = first_str(d).unwrap_or("").to_string(),
+                _ => return Err(read_only_error(table, col)),
+            }
+        }
+        Row::Queue(q) => {
+            let queue = db.queues.get_mut(q).ok_or_else(missing)?;
+            match col.name {
+                "dscp" => queue.dscp = first_int(d),
+                "external_ids" => queue.external_ids = to_smap(d),
+                "other_config" => queue.other_config = to_smap(d),
+                _ => return Err(read_only_error(table, col)),
+            }
+        }
     }
     Ok(())
+}
+
+fn first_uuid(d: &Datum) -> Option<Uuid> {
+    match d.keys.first() {
+        Some(Atom::Uuid(u)) => Some(*u),
+        _ => None,
+    }
 }
 
 fn unsupported_type(t: &str) -> String {

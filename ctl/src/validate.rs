@@ -405,6 +405,16 @@ pub fn validate(old: Option<&Db>, new: &Db, env: &dyn Env) -> Result<(), String>
             }
         }
     }
+    let qos_ids = new.qos.iter().map(|q| q.uuid);
+    for id in qos_ids.chain(new.queues.iter().map(|q| q.uuid)) {
+        if !ids.insert(id) {
+            return Err(format!("duplicate record id {id}"));
+        }
+    }
+
+    // QoS: references resolve, rows hold what rvswitch enforces.
+    crate::qos::check_references(old, new)?;
+    crate::qos::check_rows(new)?;
 
     // Devices may be used once.
     let mut devargs: BTreeMap<String, &str> = BTreeMap::new();

@@ -600,6 +600,25 @@ fn check_atom(a: &Atom, ty: &AtomType) -> Result<(), String> {
 /// Parse one atom of type `ty` from a token. With `allow_range`, an integer
 /// token `a-b` yields every integer from `a` to `b`.
 pub fn parse_atom(token: &str, ty: &AtomType, allow_range: bool) -> Result<Vec<Atom>, String> {
+    parse_atom_with(token, ty, allow_range, None)
+}
+
+/// Where the `@name` row ids of uuid values come from (ovs-vsctl's symbol
+/// table): the executor passes one to the commands that accept them
+/// (`create`, `set`, `add`, `remove`).
+pub trait RowIds {
+    /// The UUID that `name` (with its `@`) stands for; the first mention
+    /// allocates it.
+    fn row_id(&mut self, name: &str) -> Uuid;
+}
+
+/// [`parse_atom`], with `@name` accepted for a uuid when `ids` is given.
+pub fn parse_atom_with(
+    token: &str,
+    ty: &AtomType,
+    allow_range: bool,
+    ids: Option<&mut (dyn RowIds + '_)>,
+) -> Result<Vec<Atom>, String> {
     let atoms = match ty {
         AtomType::Integer { .. } => {
             if let Some(i) = parse_i64(token) {
@@ -641,9 +660,10 @@ pub fn parse_atom(token: &str, ty: &AtomType, allow_range: bool) -> Result<Vec<A
                 vec![Atom::String(token.to_string())]
             }
         }
-        AtomType::Uuid => match token.parse::<Uuid>() {
-            Ok(u) => vec![Atom::Uuid(u)],
-            Err(_) => return Err(format!("\"{token}\" is not a valid UUID")),
+        AtomType::Uuid => match (token.parse::<Uuid>(), ids) {
+            (Ok(u), _) => vec![Atom::Uuid(u)],
+            (Err(_), Some(ids)) if token.starts_with('@') => vec![Atom::Uuid(ids.row_id(token))],
+            (Err(_), _) => return Err(format!("\"{token}\" is not a valid UUID")),
         },
     };
     for a in &atoms {
@@ -664,7 +684,16 @@ fn split_range(token: &str) -> Option<(i64, i64)> {
 /// Parse a single atom from a whole argument (the key or value of
 /// `COL:KEY=VALUE`).
 pub fn parse_single_atom(s: &str, ty: &AtomType) -> Result<Atom, String> {
-    let mut v = parse_atom(s, ty, false)?;
+    parse_single_atom_with(s, ty, None)
+}
+
+/// [`parse_single_atom`], with `@name` row ids from `ids`.
+pub fn parse_single_atom_with(
+    s: &str,
+    ty: &AtomType,
+    ids: Option<&mut (dyn RowIds + '_)>,
+) -> Result<Atom, String> {
+    let mut v = parse_atom_with(s, ty, false, ids)?;
     match v.pop() {
         Some(a) if v.is_empty() => Ok(a),
         _ => Err(format!("\"{s}\" is not a single value")),
@@ -677,6 +706,15 @@ fn skip_spaces(s: &str) -> &str {
 
 /// Parse a whole datum of type `ty` (OVS `ovsdb_datum_from_string`).
 pub fn parse_datum(s: &str, ty: &ColType) -> Result<Datum, String> {
+    parse_datum_with(s, ty, None)
+}
+
+/// [`parse_datum`], with `@name` row ids from `ids`.
+pub fn parse_datum_with(
+    s: &str,
+    ty: &ColType,
+    mut ids: Option<&mut (dyn RowIds + '_)>,
+) -> Result<Datum, String> {
     let is_map = ty.is_map();
     let mut p = skip_spaces(s);
     let end_delim = if p.starts_with(if is_map { '{' } else { '[' }) {
@@ -705,7 +743,7 @@ pub fn parse_datum(s: &str, ty: &ColType) -> Result<Datum, String> {
             Some(_) => {}
         }
         let (tok, rest) = parse_token(p)?;
-        let atoms = parse_atom(&tok, &ty.key, allow_range)?;
+        let atoms = parse_atom_with(&tok, &ty.key, allow_range, ids.as_deref_mut())?;
         p = rest;
         if let Some(vty) = &ty.value {
             p = skip_spaces(p);
@@ -715,7 +753,7 @@ pub fn parse_datum(s: &str, ty: &ColType) -> Result<Datum, String> {
             };
             p = skip_spaces(after_eq);
             let (vtok, rest) = parse_token(p)?;
-            let v = parse_single_atom(&vtok, vty)?;
+            let v = parse_single_atom_with(&vtok, vty, ids.as_deref_mut())?;
             p = rest;
             for k in atoms {
                 if pairs.iter().any(|(pk, _)| *pk == k) {

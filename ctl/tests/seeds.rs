@@ -179,6 +179,7 @@ interfaces          : [{}]
 lacp                : active
 name                : bond0
 other_config        : {{lacp-time=fast}}
+qos                 : []
 status              : {{}}
 tag                 : []
 trunks              : [11, 300, 301, 302]

@@ -156,6 +156,22 @@ pub static COMMANDS: &[Syntax] = &[
         Read
     ),
     syn!(
+        "create",
+        1,
+        MANY,
+        "TABLE [COLUMN[:KEY]=VALUE]...",
+        "--id=",
+        Write
+    ),
+    syn!(
+        "destroy",
+        1,
+        MANY,
+        "TABLE [RECORD]...",
+        "--if-exists,--all",
+        Write
+    ),
+    syn!(
         "wait-until",
         2,
         MANY,
@@ -218,8 +234,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("del-aa-mapping", ""),
     ("get-aa-mapping", ""),
     ("emer-reset", ""),
-    ("create", "--id="),
-    ("destroy", "--if-exists,--all"),
     ("add-zone-tp", "--may-exist"),
     ("del-zone-tp", "--if-exists"),
     ("list-zone-tp", ""),
@@ -240,7 +254,7 @@ pub fn find_command(name: &str) -> Result<&'static Syntax, String> {
     }
     if UNSUPPORTED.iter().any(|(n, _)| *n == name) {
         return Err(format!(
-            "'{name}' is an ovs-vsctl command that rvswitch does not support (rvswitch has no OpenFlow controllers, managers, SSL, conntrack or free-form record creation)"
+            "'{name}' is an ovs-vsctl command that rvswitch does not support (rvswitch has no OpenFlow controllers, managers, SSL, conntrack or record creation outside QoS and Queue)"
         ));
     }
     Err(format!("unknown command '{name}'; use --help for help"))
