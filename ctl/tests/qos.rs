@@ -416,6 +416,16 @@ fn row_ids_and_create_output() {
     );
     assert_eq!(db.qos[0].queues.len(), 2);
     assert_eq!(db.queues.len(), 3);
+    // remove by key, clear, then the queues can go.
+    ok(&mut db, &env, &format!("ovs-vsctl remove qos {u} queues 1"));
+    assert_eq!(db.qos[0].queues.keys().collect::<Vec<_>>(), vec![&0]);
+    ok(
+        &mut db,
+        &env,
+        &format!("ovs-vsctl clear qos {u} queues -- clear queue {fixed} dscp"),
+    );
+    assert!(db.qos[0].queues.is_empty() && db.queues[0].dscp.is_none());
+    ok(&mut db, &env, "ovs-vsctl --all destroy queue");
     // list interface shows the policing columns, list port the qos column.
     let out = ok(
         &mut db,
