@@ -227,6 +227,10 @@ pub enum IfaceType {
     /// `dpdkvhostuserclient`: vhost-user client on `options:vhost-server-path`.
     #[serde(rename = "dpdkvhostuserclient")]
     DpdkVhostUserClient,
+    /// `dpdkvhostuser`: vhost-user server; rvswitch creates the socket
+    /// `<vhost-sock-dir>/<name>` (see [`crate::vhost_sock`]).
+    #[serde(rename = "dpdkvhostuser")]
+    DpdkVhostUser,
 }
 
 impl IfaceType {
@@ -237,6 +241,7 @@ impl IfaceType {
             IfaceType::Internal => "internal",
             IfaceType::Dpdk => "dpdk",
             IfaceType::DpdkVhostUserClient => "dpdkvhostuserclient",
+            IfaceType::DpdkVhostUser => "dpdkvhostuser",
         }
     }
 
@@ -247,12 +252,14 @@ impl IfaceType {
             "internal" => IfaceType::Internal,
             "dpdk" => IfaceType::Dpdk,
             "dpdkvhostuserclient" => IfaceType::DpdkVhostUserClient,
+            "dpdkvhostuser" => IfaceType::DpdkVhostUser,
             _ => return None,
         })
     }
 
     /// The types rvswitch supports, for error messages and `iface_types`.
-    pub const SUPPORTED: &'static [&'static str] = &["dpdk", "dpdkvhostuserclient", "internal"];
+    pub const SUPPORTED: &'static [&'static str] =
+        &["dpdk", "dpdkvhostuser", "dpdkvhostuserclient", "internal"];
 }
 
 /// `admin_state` of an interface (configurable in rvswitch; read-only in OVS).

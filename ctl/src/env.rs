@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::uuid::Uuid;
 
@@ -45,17 +45,93 @@ pub trait Env {
         Path::new(path).is_dir()
     }
 
+    /// The daemon's run directory: where its control socket is, the base
+    /// of `other_config:vhost-sock-dir` (OVS's rundir).
+    fn run_dir(&self) -> PathBuf {
+        PathBuf::from(crate::proto::DEFAULT_RUN_DIR)
+    }
+
+    /// The uid of user `name` (`getpwnam_r`).
+    fn user_id(&self, name: &str) -> Option<u32> {
+        lookup_account(name, false)
+    }
+
+    /// The gid of group `name` (`getgrnam_r`).
+    fn group_id(&self, name: &str) -> Option<u32> {
+        lookup_account(name, true)
+    }
+
     /// A fresh random record id.
     fn new_uuid(&self) -> Uuid {
         random_uuid()
     }
 }
 
-/// The real host.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemEnv;
+/// The real host, for a daemon whose run directory is `run_dir`.
+#[derive(Debug, Clone)]
+pub struct SystemEnv {
+    run_dir: PathBuf,
+}
 
-impl Env for SystemEnv {}
+impl SystemEnv {
+    /// The host, for a daemon whose control socket is in `run_dir`.
+    pub fn with_run_dir(run_dir: PathBuf) -> SystemEnv {
+        SystemEnv { run_dir }
+    }
+}
+
+impl Default for SystemEnv {
+    fn default() -> SystemEnv {
+        SystemEnv::with_run_dir(PathBuf::from(crate::proto::DEFAULT_RUN_DIR))
+    }
+}
+
+impl Env for SystemEnv {
+    fn run_dir(&self) -> PathBuf {
+        self.run_dir.clone()
+    }
+}
+
+/// The id of user (or, with `group`, group) `name` through the C
+/// library (so NSS sources count too); `None` if there is none.
+fn lookup_account(name: &str, group: bool) -> Option<u32> {
+    let cname = std::ffi::CString::new(name).ok()?;
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    if group {
+        // SAFETY: group is plain data; all zeroes is a valid value.
+        let mut g: libc::group = unsafe { std::mem::zeroed() };
+        let mut out: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call: `cname` is
+        // NUL-terminated, `g` and `out` are writable, `buf` is writable for
+        // the length passed; the strings `g` points to live in `buf`,
+        // which we do not read.
+        let rc = unsafe {
+            libc::getgrnam_r(
+                cname.as_ptr(),
+                &mut g,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut out,
+            )
+        };
+        (rc == 0 && !out.is_null()).then_some(g.gr_gid)
+    } else {
+        // SAFETY: passwd is plain data; all zeroes is a valid value.
+        let mut p: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut out: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: as for getgrnam_r above.
+        let rc = unsafe {
+            libc::getpwnam_r(
+                cname.as_ptr(),
+                &mut p,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut out,
+            )
+        };
+        (rc == 0 && !out.is_null()).then_some(p.pw_uid)
+    }
+}
 
 /// A random version-4 UUID from the kernel's random source.
 pub fn random_uuid() -> Uuid {
@@ -252,6 +328,15 @@ mod tests {
         ] {
             assert_eq!(normalize_pci(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn accounts_resolve_through_the_c_library() {
+        let env = SystemEnv::default();
+        assert_eq!(env.user_id("root"), Some(0));
+        assert_eq!(env.group_id("root"), Some(0));
+        assert_eq!(env.user_id("no-such-user-rvswitch"), None);
+        assert_eq!(env.group_id("no-such-group-rvswitch"), None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod schema;
 pub mod uuid;
 pub mod validate;
 pub mod value;
+pub mod vhost_sock;
 pub mod wait;
 
 pub use env::{Env, NoRuntime, Runtime, SystemEnv};

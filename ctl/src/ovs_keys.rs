@@ -91,11 +91,6 @@ const GLOBAL: &[NotImplemented] = &[
         "devices are attached with rte_dev_probe when a port names them",
     ),
     ni(
-        &["vhost-sock-dir"],
-        &[],
-        "server-mode vhost-user (type=dpdkvhostuser) is not implemented; use type=dpdkvhostuserclient",
-    ),
-    ni(
         &["vhost-postcopy-support"],
         &["false"],
         "no postcopy live migration of vhost-user guests",

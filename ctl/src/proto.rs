@@ -26,8 +26,16 @@ pub const PROTOCOL_VERSION: u64 = 1;
 pub const MAX_REQUEST: usize = 1 << 20;
 /// Largest reply a client reads.
 pub const MAX_REPLY: usize = 64 << 20;
+macro_rules! default_run_dir {
+    () => {
+        "/run/rvswitch"
+    };
+}
+/// Default run directory: the control socket's, and the base of
+/// `other_config:vhost-sock-dir`.
+pub const DEFAULT_RUN_DIR: &str = default_run_dir!();
 /// Default control socket.
-pub const DEFAULT_SOCKET: &str = "/run/rvswitch/vswitchd.sock";
+pub const DEFAULT_SOCKET: &str = concat!(default_run_dir!(), "/vswitchd.sock");
 /// Environment variable overriding the socket path.
 pub const SOCKET_ENV: &str = "RVSWITCH_SOCKET";
 

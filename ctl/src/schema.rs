@@ -944,7 +944,6 @@ fn first_uuid(d: &Datum) -> Option<Uuid> {
 
 fn unsupported_type(t: &str) -> String {
     let hint = match t {
-        "dpdkvhostuser" => " (rvswitch is always the vhost-user client: use type=dpdkvhostuserclient with options:vhost-server-path, and let QEMU be the server)",
         "system" => " (rvswitch has no kernel datapath: bind the NIC to DPDK and use type=dpdk with options:dpdk-devargs)",
         _ => "",
     };

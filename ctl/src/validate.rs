@@ -9,6 +9,7 @@
 //! lock the configuration.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use datapath::wire::MacAddr;
 
@@ -17,13 +18,13 @@ use crate::db::{
 };
 use crate::env::{normalize_pci, Env};
 use crate::value::parse_i64;
+use crate::vhost_sock;
 
 /// Smallest MTU rvswitch accepts (`RTE_ETHER_MIN_MTU`).
 pub const MIN_MTU: i64 = 68;
 /// Largest MTU rvswitch accepts (9728-byte frames, as OVS-DPDK).
 pub const MAX_MTU: i64 = 9710;
-/// Longest Unix socket path (`sun_path` is 108 bytes with the NUL).
-pub const MAX_SOCKET_PATH: usize = 107;
+pub use crate::vhost_sock::MAX_SOCKET_PATH;
 
 /// Check a bridge, port or interface name.
 pub fn check_name(kind: &str, name: &str) -> Result<(), String> {
@@ -109,6 +110,7 @@ fn check_globals(db: &Db) -> Result<(), String> {
     }
     one_of(m, "dpdk-init", &["true", "false", "try"], "")?;
     one_of(m, "vhost-iommu-support", &["true", "false"], "")?;
+    crate::vhost_sock::check_syntax(db)?;
     if let Some(v) = m.get("dpdk-socket-mem") {
         if v.is_empty() || !v.split(',').all(|x| parse_i64(x).is_some_and(|n| n >= 0)) {
             return Err(format!(
@@ -183,6 +185,15 @@ fn check_interface(iface: &Interface) -> Result<(), String> {
     let allowed: &[&str] = match iface.iface_type {
         IfaceType::Dpdk => DPDK_OPTIONS,
         IfaceType::DpdkVhostUserClient => VHOST_OPTIONS,
+        IfaceType::DpdkVhostUser => {
+            if iface.vhost_server_path().is_some() {
+                return Err(format!(
+                    "{what}options:vhost-server-path does not apply to type=dpdkvhostuser: rvswitch creates the socket <other_config:vhost-sock-dir>/{} (remove the option, or use type=dpdkvhostuserclient to connect to a socket QEMU serves)",
+                    iface.name
+                ));
+            }
+            &[]
+        }
         IfaceType::Internal => &[],
         // Not opened by rvswitch; accept the options a later type change
         // will need.
@@ -259,7 +270,7 @@ fn check_interface(iface: &Interface) -> Result<(), String> {
             }
             Some(_) => {}
         },
-        IfaceType::Internal | IfaceType::System => {}
+        IfaceType::DpdkVhostUser | IfaceType::Internal | IfaceType::System => {}
     }
     if let Some(m) = iface.mtu_request {
         if !(MIN_MTU..=MAX_MTU).contains(&m) {
@@ -315,9 +326,29 @@ fn host_checks(iface: &Interface, env: &dyn Env) -> Result<(), String> {
                 }
             }
         }
-        IfaceType::Internal | IfaceType::System => {}
+        IfaceType::DpdkVhostUser | IfaceType::Internal | IfaceType::System => {}
     }
     Ok(())
+}
+
+/// A `dpdkvhostuser` interface's socket must have a valid path in an
+/// existing directory (`vhost-sock-dir` under the daemon's run directory).
+fn server_socket_checks(iface: &Interface, db: &Db, env: &dyn Env) -> Result<PathBuf, String> {
+    let what = format!("interface {}: ", iface.name);
+    let dir = vhost_sock::sock_dir(
+        &env.run_dir(),
+        db.other_config.get(vhost_sock::KEY_DIR).map(String::as_str),
+    )?;
+    let path = vhost_sock::sock_path(&dir, &iface.name).map_err(|e| format!("{what}{e}"))?;
+    if !dir.to_str().is_some_and(|d| env.is_directory(d)) {
+        return Err(format!(
+            "{what}the vhost-user socket directory {} does not exist (other_config:{} is relative to the daemon's run directory {}; create the directory first)",
+            dir.display(),
+            vhost_sock::KEY_DIR,
+            env.run_dir().display()
+        ));
+    }
+    Ok(path)
 }
 
 /// Validate `new` (the result of a transaction on `old`). `old = None`
@@ -418,7 +449,7 @@ pub fn validate(old: Option<&Db>, new: &Db, env: &dyn Env) -> Result<(), String>
 
     // Devices may be used once.
     let mut devargs: BTreeMap<String, &str> = BTreeMap::new();
-    let mut vhost: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut vhost: BTreeMap<String, &str> = BTreeMap::new();
     for (_, _, iface) in new.interfaces() {
         match iface.iface_type {
             IfaceType::Dpdk => {
@@ -435,7 +466,7 @@ pub fn validate(old: Option<&Db>, new: &Db, env: &dyn Env) -> Result<(), String>
             }
             IfaceType::DpdkVhostUserClient => {
                 if let Some(p) = iface.vhost_server_path() {
-                    if let Some(other) = vhost.insert(p, &iface.name) {
+                    if let Some(other) = vhost.insert(p.to_string(), &iface.name) {
                         return Err(format!(
                             "interface {}: vhost-server-path {p} is already used by interface {other}",
                             iface.name
@@ -447,7 +478,58 @@ pub fn validate(old: Option<&Db>, new: &Db, env: &dyn Env) -> Result<(), String>
         }
     }
 
-    // Host checks for new or changed interfaces.
+    // Host checks for new or changed interfaces (and every vhost-user
+    // server port when where their sockets go changed).
+    let sock_settings_changed =
+        |key: &str| old.is_some_and(|o| o.other_config.get(key) != new.other_config.get(key));
+    if let Some(old) = old {
+        let mut server_paths: BTreeMap<String, &str> = BTreeMap::new();
+        for (_, _, iface) in new.interfaces() {
+            if iface.iface_type != IfaceType::DpdkVhostUser {
+                continue;
+            }
+            let was = old
+                .interfaces()
+                .any(|(_, _, i)| i.uuid == iface.uuid && i.iface_type == iface.iface_type);
+            let path = if !was || sock_settings_changed(vhost_sock::KEY_DIR) {
+                server_socket_checks(iface, new, env)?
+            } else {
+                let dir = vhost_sock::sock_dir(
+                    &env.run_dir(),
+                    new.other_config
+                        .get(vhost_sock::KEY_DIR)
+                        .map(String::as_str),
+                )?;
+                dir.join(&iface.name)
+            };
+            server_paths.insert(path.to_string_lossy().into_owned(), &iface.name);
+        }
+        for (p, name) in server_paths {
+            if let Some(other) = vhost.get(&p) {
+                return Err(format!(
+                    "interface {other}: vhost-server-path {p} is the socket of vhost-user server port {name}"
+                ));
+            }
+        }
+        if sock_settings_changed(vhost_sock::KEY_DIR) {
+            if let Some(v) = new.other_config.get(vhost_sock::KEY_DIR) {
+                let dir = vhost_sock::sock_dir(&env.run_dir(), Some(v))?;
+                if !dir.to_str().is_some_and(|d| env.is_directory(d)) {
+                    return Err(format!(
+                        "other_config:{}=\"{v}\": the directory {} does not exist (the setting is relative to the daemon's run directory {}; create the directory first)",
+                        vhost_sock::KEY_DIR,
+                        dir.display(),
+                        env.run_dir().display()
+                    ));
+                }
+            }
+        }
+        if sock_settings_changed(vhost_sock::KEY_OWNER) {
+            if let Some(v) = new.other_config.get(vhost_sock::KEY_OWNER) {
+                vhost_sock::resolve_owner(&vhost_sock::parse_owner(v)?, env)?;
+            }
+        }
+    }
     for (_, _, iface) in new.interfaces() {
         let unchanged = old
             .and_then(|o| o.interfaces().find(|(_, _, i)| i.uuid == iface.uuid))

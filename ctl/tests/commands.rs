@@ -3,6 +3,8 @@
 
 mod common;
 
+use ctl::env::Env;
+
 use common::*;
 use ctl::db::{AdminState, Db};
 use ctl::RuntimeCommand;
@@ -227,7 +229,7 @@ fn generic_get_set_add_remove_clear() {
     );
     assert_eq!(
         ok(&mut db, &env, "vsctl get o . datapath_types iface_types"),
-        "[netdev]\n[dpdk, dpdkvhostuserclient, internal]\n"
+        "[netdev]\n[dpdk, dpdkvhostuser, dpdkvhostuserclient, internal]\n"
     );
     assert_eq!(
         ok(&mut db, &env, "vsctl get bridge br0 datapath-type"),
@@ -546,6 +548,49 @@ fn what_libvirt_and_ifup_ovs_send() {
         "ovs-vsctl --timeout=5 -- --if-exists del-port vnet0",
     );
     assert!(db.port("vnet0").is_none());
+}
+
+#[test]
+fn cloudstack_dpdk_mode_adds_vhost_user_server_ports() {
+    let env = FakeEnv::new();
+    let mut db = empty_db();
+    ok(
+        &mut db,
+        &env,
+        "ovs-vsctl add-br cloudbr0 -- set bridge cloudbr0 datapath_type=netdev",
+    );
+    // Where the sockets go and who may use them (the owner and mode are
+    // rvswitch extensions).
+    ok(
+        &mut db,
+        &env,
+        "ovs-vsctl set Open_vSwitch . other_config:vhost-sock-dir=vhost other_config:vhost-sock-owner=libvirt-qemu:kvm other_config:vhost-sock-mode=0660",
+    );
+    // CloudStack's DPDK mode: the switch serves the socket.
+    ok(
+        &mut db,
+        &env,
+        "ovs-vsctl add-port cloudbr0 csdpdk-1 tag=100 -- set Interface csdpdk-1 type=dpdkvhostuser",
+    );
+    let (_, _, i) = db.interface("csdpdk-1").unwrap();
+    assert_eq!(i.iface_type, ctl::db::IfaceType::DpdkVhostUser);
+    assert_eq!(
+        ok(&mut db, &env, "ovs-vsctl get Interface csdpdk-1 type").trim(),
+        "dpdkvhostuser"
+    );
+    let s = ctl::vhost_sock::Settings::from_db(&db, &env.run_dir(), &env);
+    assert_eq!(
+        s.path_of("csdpdk-1").unwrap(),
+        std::path::Path::new("/run/rvswitch/vhost/csdpdk-1")
+    );
+    assert_eq!(s.owner, Some(Ok((64055, Some(993)))));
+    assert_eq!(s.mode, 0o660);
+    // A saved configuration with a server port loads again.
+    let text = serde_json::to_string(&db).unwrap();
+    let back: Db = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, db);
+    ok(&mut db, &env, "ovs-vsctl del-port csdpdk-1");
+    assert!(db.interface("csdpdk-1").is_none());
 }
 
 /// A daemon for [`ctl::proto::handle`]: it records commits and runtime

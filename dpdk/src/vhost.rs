@@ -1,9 +1,18 @@
-//! vhost-user client ports, as Open vSwitch's `dpdkvhostuserclient`: QEMU
-//! (or `testpmd` with `net_virtio_user,server=1`) owns the socket, we
-//! connect to it and reconnect whenever the peer restarts.
+//! vhost-user ports in both roles:
 //!
-//! Registration uses DPDK's vhost library with `RTE_VHOST_USER_CLIENT`
-//! (reconnect on), `RTE_VHOST_USER_LINEARBUF_SUPPORT` (a received packet is
+//! - client ([`VhostClient::register`]), as Open vSwitch's
+//!   `dpdkvhostuserclient`: QEMU (or `testpmd` with
+//!   `net_virtio_user,server=1`) owns the socket, we connect to it and
+//!   reconnect whenever the peer restarts (`RTE_VHOST_USER_CLIENT`,
+//!   reconnect on);
+//! - server ([`VhostClient::register_server`]), as OVS's `dpdkvhostuser`:
+//!   DPDK creates and listens on the socket (unlinked again by
+//!   [`VhostClient::unregister`]); QEMU connects as the client, and a
+//!   restarted QEMU simply connects again. The caller decides who may
+//!   connect through the socket file's owner and mode.
+//!
+//! A [`VhostClient`] is one registered socket in either role. Registration
+//! uses DPDK's vhost library with `RTE_VHOST_USER_LINEARBUF_SUPPORT` (a received packet is
 //! always one segment, so `Packet::data()` holds the whole frame),
 //! `RTE_VHOST_USER_EXTBUF_SUPPORT` (a frame longer than the mempool's data
 //! room arrives in an external buffer the library allocates, so the
@@ -43,6 +52,13 @@
 //! continue) the socket is unregistered and registered again, which starts
 //! DPDK's own reconnect loop anew. Refusals are counted
 //! ([`VhostStatus::refused_connections`], with the last reason).
+//!
+//! # A peer without shared memory
+//!
+//! Every accepted connection's messages are watched (`memcheck`): a peer
+//! that set its features but sent no memory table within
+//! [`MEM_TABLE_GRACE`] cannot share its guest memory, and
+//! [`VhostStatus::unshared_memory`] says so.
 
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
@@ -61,8 +77,11 @@ use crate::gate::{BusyFlag, Gate};
 use crate::mbuf::{forget_front, Mbuf};
 use crate::mempool::Mempool;
 
+mod memcheck;
 mod peer;
 
+use memcheck::MemWatch;
+pub use memcheck::MEM_TABLE_GRACE;
 use peer::listener_creds;
 pub use peer::{Connection, ListenerCred};
 
@@ -75,8 +94,7 @@ const DISABLED_FEATURES: u64 = (1u64 << sys::VIRTIO_NET_F_HOST_TSO4)
     | (1u64 << sys::VIRTIO_NET_F_HOST_TSO6)
     | (1u64 << sys::VIRTIO_NET_F_CSUM);
 
-const REGISTER_FLAGS: u64 = sys::RTE_VHOST_USER_CLIENT as u64
-    | sys::RTE_VHOST_USER_LINEARBUF_SUPPORT as u64
+const REGISTER_FLAGS: u64 = sys::RTE_VHOST_USER_LINEARBUF_SUPPORT as u64
     | sys::RTE_VHOST_USER_EXTBUF_SUPPORT as u64
     | sys::RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS as u64;
 
@@ -91,13 +109,18 @@ pub fn set_iommu_support(on: bool) {
     IOMMU_SUPPORT.store(on, Ordering::Relaxed);
 }
 
-fn register_flags() -> u64 {
+fn register_flags(server: bool) -> u64 {
     let iommu = if IOMMU_SUPPORT.load(Ordering::Relaxed) {
         sys::RTE_VHOST_USER_IOMMU_SUPPORT as u64
     } else {
         0
     };
-    REGISTER_FLAGS | iommu
+    let client = if server {
+        0
+    } else {
+        sys::RTE_VHOST_USER_CLIENT as u64
+    };
+    REGISTER_FLAGS | iommu | client
 }
 
 /// First pause before a refused port connects again.
@@ -116,6 +139,13 @@ pub type Verifier = Arc<dyn Fn(&Connection<'_>) -> std::result::Result<(), Strin
 struct Shared {
     path: String,
     cpath: CString,
+    /// We listen (server mode) instead of connecting.
+    server: bool,
+    /// A peer is connected (between an accepted new_connection and
+    /// destroy_connection), device up or not.
+    peer: AtomicBool,
+    /// What the current connection's messages said about its memory.
+    mem: MemWatch,
     gate: Gate,
     /// Current device handle, -1 when none. Written before the gate opens.
     vid: AtomicI32,
@@ -144,10 +174,13 @@ struct Shared {
 
 impl Shared {
     /// A port registered on `path` (its C form `cpath`), not connected.
-    fn new(path: &str, cpath: CString, verifier: Option<Verifier>) -> Shared {
+    fn new(path: &str, cpath: CString, verifier: Option<Verifier>, server: bool) -> Shared {
         Shared {
             path: path.to_string(),
             cpath,
+            server,
+            peer: AtomicBool::new(false),
+            mem: MemWatch::default(),
             gate: Gate::new(false),
             vid: AtomicI32::new(-1),
             connected: AtomicBool::new(false),
@@ -167,6 +200,7 @@ impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
             .field("path", &self.path)
+            .field("server", &self.server)
             .field("vid", &self.vid)
             .field("connected", &self.connected)
             .field("generation", &self.generation)
@@ -259,17 +293,26 @@ extern "C" fn cb_new_connection(vid: c_int) -> c_int {
     }
     sh.enabled.store(0, Ordering::SeqCst);
     if sh.admit() {
+        sh.mem.reset();
+        // Without the hook only the unshared-memory diagnosis is lost.
+        let _ = memcheck::watch(vid);
+        sh.peer.store(true, Ordering::SeqCst);
         return 0;
     }
     // DPDK closes the connection and, in client mode, never tries again
-    // after a refusal: schedule a fresh registration.
-    schedule_rearm(&sh);
+    // after a refusal: schedule a fresh registration. (A server keeps
+    // listening.)
+    if !sh.server {
+        schedule_rearm(&sh);
+    }
     -1
 }
 
 extern "C" fn cb_destroy_connection(vid: c_int) {
     if let Some(sh) = shared_of(vid) {
         sh.enabled.store(0, Ordering::SeqCst);
+        sh.peer.store(false, Ordering::SeqCst);
+        sh.mem.reset();
     }
 }
 
@@ -344,13 +387,14 @@ fn device_ops() -> &'static sys::rte_vhost_device_ops {
     .0
 }
 
-/// Register `cpath` with DPDK in client mode with our flags, features and
-/// callbacks, and start connecting. On failure nothing stays registered.
-fn driver_start(cpath: &CStr, path: &str) -> Result<()> {
+/// Register `cpath` with DPDK in client (or `server`) mode with our
+/// flags, features and callbacks, and start connecting (listening). On
+/// failure nothing stays registered.
+fn driver_start(cpath: &CStr, path: &str, server: bool) -> Result<()> {
     const OP: &str = "rte_vhost_driver_register";
     // SAFETY: EAL is initialized (checked by the callers); DPDK copies the
     // path.
-    let ret = unsafe { sys::rte_vhost_driver_register(cpath.as_ptr(), register_flags()) };
+    let ret = unsafe { sys::rte_vhost_driver_register(cpath.as_ptr(), register_flags(server)) };
     if ret != 0 {
         return Err(DpdkError::other(
             OP,
@@ -475,7 +519,7 @@ fn rearm(sh: &Arc<Shared>) {
         unsafe { sys::rte_vhost_driver_unregister(sh.cpath.as_ptr()) };
         *in_dpdk = false;
     }
-    match driver_start(&sh.cpath, &sh.path) {
+    match driver_start(&sh.cpath, &sh.path, sh.server) {
         Ok(()) => *in_dpdk = true,
         Err(e) => {
             *sh.last_refusal() = Some(format!("cannot reconnect after a refusal: {e}"));
@@ -484,11 +528,19 @@ fn rearm(sh: &Arc<Shared>) {
     }
 }
 
-/// What `show` / `list interface` print for a vhost-user client port.
+/// What `show` / `list interface` print for a vhost-user port.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VhostStatus {
     /// The socket path.
     pub path: String,
+    /// Server mode (we listen on the socket).
+    pub server: bool,
+    /// A peer is connected, whether or not its device is up.
+    pub peer_connected: bool,
+    /// The connected peer set its features but sent no memory table
+    /// within [`MEM_TABLE_GRACE`]: its guest memory is not shared, so the
+    /// device can never come up on this connection.
+    pub unshared_memory: bool,
     /// A guest device is up (between new_device and destroy_device).
     pub connected: bool,
     /// DPDK's device handle, -1 when not connected.
@@ -518,7 +570,7 @@ impl VhostClient {
     /// later or restart at any time. Every connection is used, whoever
     /// listens: see [`VhostClient::register_with`].
     pub fn register(path: &str) -> Result<Arc<VhostClient>> {
-        Self::register_inner(path, None)
+        Self::register_inner(path, None, false)
     }
 
     /// [`VhostClient::register`], asking `verifier` about every connection
@@ -526,15 +578,29 @@ impl VhostClient {
     /// connection is closed, counted in [`VhostStatus`], and the port tries
     /// again after a pause (see the module documentation).
     pub fn register_with(path: &str, verifier: Verifier) -> Result<Arc<VhostClient>> {
-        Self::register_inner(path, Some(verifier))
+        Self::register_inner(path, Some(verifier), false)
     }
 
-    fn register_inner(path: &str, verifier: Option<Verifier>) -> Result<Arc<VhostClient>> {
+    /// Create the socket `path` and serve vhost-user on it (server mode,
+    /// OVS's `dpdkvhostuser`): a client (QEMU) may connect, disconnect and
+    /// connect again at any time. The path must not exist (DPDK's bind
+    /// fails otherwise); [`VhostClient::unregister`] removes it. Who may
+    /// connect is up to the socket's owner and mode, which the caller sets
+    /// after this returns.
+    pub fn register_server(path: &str) -> Result<Arc<VhostClient>> {
+        Self::register_inner(path, None, true)
+    }
+
+    fn register_inner(
+        path: &str,
+        verifier: Option<Verifier>,
+        server: bool,
+    ) -> Result<Arc<VhostClient>> {
         const OP: &str = "rte_vhost_driver_register";
         ensure_init(OP, path)?;
         let cpath = CString::new(path)
             .map_err(|_| DpdkError::other(OP, path, "path contains a NUL byte"))?;
-        let shared = Arc::new(Shared::new(path, cpath, verifier));
+        let shared = Arc::new(Shared::new(path, cpath, verifier, server));
         {
             let mut reg = registry();
             if reg.contains_key(path) {
@@ -545,7 +611,7 @@ impl VhostClient {
         }
         let started = {
             let mut in_dpdk = shared.driver.lock().unwrap_or_else(|e| e.into_inner());
-            let r = driver_start(&shared.cpath, path);
+            let r = driver_start(&shared.cpath, path, server);
             *in_dpdk = r.is_ok();
             r
         };
@@ -594,15 +660,25 @@ impl VhostClient {
     /// Connection state for `show`.
     pub fn status(&self) -> VhostStatus {
         let sh = &self.shared;
+        let peer = sh.peer.load(Ordering::SeqCst);
+        let connected = sh.connected.load(Ordering::SeqCst);
         VhostStatus {
             path: sh.path.clone(),
-            connected: sh.connected.load(Ordering::SeqCst),
+            server: sh.server,
+            peer_connected: peer,
+            unshared_memory: peer && !connected && sh.mem.missing(),
+            connected,
             vid: sh.vid.load(Ordering::SeqCst),
             n_queues: sh.queue_pairs(),
             generation: sh.generation.load(Ordering::SeqCst),
             refused_connections: sh.refused.load(Ordering::SeqCst),
             last_refusal: sh.last_refusal().clone(),
         }
+    }
+
+    /// Whether this socket is served (server mode).
+    pub fn is_server(&self) -> bool {
+        self.shared.server
     }
 
     /// Whether a guest device is up.
@@ -684,6 +760,7 @@ impl VhostClient {
             }
         }
         sh.connected.store(false, Ordering::SeqCst);
+        sh.peer.store(false, Ordering::SeqCst);
         sh.vid.store(-1, Ordering::SeqCst);
         sh.enabled.store(0, Ordering::SeqCst);
         if ret != 0 {
@@ -827,7 +904,7 @@ mod tests {
                 Ok(())
             }
         });
-        let sh = Shared::new("/x", CString::new("/x").unwrap(), Some(refuse_x));
+        let sh = Shared::new("/x", CString::new("/x").unwrap(), Some(refuse_x), false);
         let mut delays = Vec::new();
         for _ in 0..6 {
             assert!(!sh.admit());

@@ -262,7 +262,12 @@ fn main() {
     }
     drop(ready_pipe);
 
-    let mut control = control::Control::new(db, conf);
+    // The run directory (OVS's rundir): the base of vhost-sock-dir.
+    let run_dir = sock_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let mut control = control::Control::new(db, conf, run_dir);
     control.run(jobs_rx, &|| STOP.load(Ordering::SeqCst));
     let _ = std::fs::remove_file(&sock_path);
     if let Some(p) = &args.pidfile {

@@ -27,6 +27,9 @@ impl FakeEnv {
         e.missing_pci.insert("0000:0f:00.0".into());
         e.dirs.insert("/usr/local/openvswitch".into());
         e.dirs.insert("/tmp".into());
+        // The run directory and one vhost-sock-dir below it.
+        e.dirs.insert("/run/rvswitch".into());
+        e.dirs.insert("/run/rvswitch/vhost".into());
         e
     }
 }
@@ -40,6 +43,18 @@ impl Env for FakeEnv {
     }
     fn is_directory(&self, path: &str) -> bool {
         self.dirs.contains(path.trim_end_matches('/')) || path == "/"
+    }
+    fn user_id(&self, name: &str) -> Option<u32> {
+        [("root", 0), ("libvirt-qemu", 64055)]
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, id)| *id)
+    }
+    fn group_id(&self, name: &str) -> Option<u32> {
+        [("root", 0), ("kvm", 993)]
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, id)| *id)
     }
     fn new_uuid(&self) -> Uuid {
         let n = self.next.get() + 1;

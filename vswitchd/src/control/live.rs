@@ -52,13 +52,15 @@ fn numa_of(core: usize) -> i32 {
         .unwrap_or(0)
 }
 
-/// Why a vhost-user port that is not connected refused its last peer.
+/// Why a vhost-user port that is not connected refused its last peer, or
+/// why its connected peer's device cannot come up.
 fn refusal(d: Option<&Device>) -> Option<String> {
     match d {
-        Some(Device::Vhost { client, .. }) if !client.is_connected() => client
-            .status()
-            .last_refusal
-            .map(|r| format!("refused connection: {r}")),
+        Some(Device::Vhost { client, .. }) if !client.is_connected() => {
+            let st = client.status();
+            crate::device::vhost_server::problem(&st)
+                .or_else(|| st.last_refusal.map(|r| format!("refused connection: {r}")))
+        }
         _ => None,
     }
 }
@@ -111,8 +113,25 @@ impl Live<'_> {
                         "vhost_refused_connections".into(),
                         st.refused_connections as i64,
                     );
-                    status.insert("vhost-server-path".into(), st.path.clone());
-                    status.insert("mode".into(), "client".into());
+                    // As OVS: `mode`; a server's socket under `socket`
+                    // (OVS shows it only while connected; rvswitch
+                    // always), a client's under its option's name.
+                    if st.server {
+                        status.insert("socket".into(), st.path.clone());
+                        status.insert("mode".into(), "server".into());
+                    } else {
+                        status.insert("vhost-server-path".into(), st.path.clone());
+                        status.insert("mode".into(), "client".into());
+                    }
+                    status.insert(
+                        "status".into(),
+                        if st.connected {
+                            "connected"
+                        } else {
+                            "disconnected"
+                        }
+                        .into(),
+                    );
                     status.insert("n_queues".into(), st.n_queues.to_string());
                     status.insert("connected".into(), st.connected.to_string());
                     if let Ok(iommu) = client.offers_iommu() {

@@ -61,6 +61,8 @@ pub type Job = (Request, Sender<Response>);
 /// The control thread's state.
 pub struct Control {
     db: Db,
+    /// The host, as vsctl's validation sees it.
+    env: ctl::SystemEnv,
     conf_path: PathBuf,
     clock: Clock,
     devices: Devices,
@@ -80,7 +82,7 @@ pub struct Control {
 impl Control {
     /// A control thread for `db`, persisted at `conf_path`; the bonds
     /// resume from the state saved next to it.
-    pub fn new(db: Db, conf_path: PathBuf) -> Control {
+    pub fn new(db: Db, conf_path: PathBuf, run_dir: PathBuf) -> Control {
         let state_dir = conf_path
             .parent()
             .map_or_else(|| PathBuf::from("."), PathBuf::from);
@@ -91,7 +93,8 @@ impl Control {
             db,
             conf_path,
             clock: Clock::new(),
-            devices: Devices::new(),
+            env: ctl::SystemEnv::with_run_dir(run_dir.clone()),
+            devices: Devices::new(run_dir),
             bridges: Bridges::default(),
             bonds,
             bond_state,
@@ -134,7 +137,8 @@ impl Control {
 
     /// Answer one vsctl request.
     fn serve(&mut self, req: &Request) -> Response {
-        let resp = ctl::proto::handle(req, &ctl::SystemEnv, self);
+        let env = self.env.clone();
+        let resp = ctl::proto::handle(req, &env, self);
         if !resp.ok {
             crate::info!("rejected request {:?}: {}", req.argv, resp.error);
         }

@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | `dpdk` | `options:dpdk-devargs`: a PCI address (hot-plugged) or any vdev |
 //! | `dpdkvhostuserclient` | DPDK's vhost library in client mode, reconnecting |
+//! | `dpdkvhostuser` | DPDK's vhost library in server mode on `<vhost-sock-dir>/<name>` (`vhost_server`) |
 //! | `internal` | a TAP device (`net_tap`) named like the interface |
 //! | `""` (system) | the kernel netdev through `net_af_packet`, as OVS's userspace datapath opens it with AF_PACKET |
 //!
@@ -32,8 +33,10 @@ use dpdk::{ethdev, EthDev, Mbuf, Mempool, VhostClient};
 mod memif_open;
 mod shared_tx;
 mod spec;
+pub mod vhost_server;
 
 pub use spec::{spec_for, DevSpec};
+pub use vhost_server::SockAccess;
 
 use shared_tx::tx_handles;
 
@@ -114,6 +117,8 @@ pub enum Device {
         generation: u64,
         /// The MAC used as the source of our own frames (LACP).
         mac: MacAddr,
+        /// The current connection's problem was logged.
+        problem_logged: bool,
     },
 }
 
@@ -145,8 +150,15 @@ pub fn derived_mac(seed: u64) -> MacAddr {
 }
 
 /// Open the device for `spec`. `slots` is the number of PMD slots (core
-/// numbers), `mac_seed` seeds the MAC of devices that have none.
-pub fn open(spec: &DevSpec, slots: usize, pool: &Mempool, mac_seed: u64) -> Result<Opened, String> {
+/// numbers), `mac_seed` seeds the MAC of devices that have none, `access`
+/// is the owner and mode of a socket we serve (or why there is none).
+pub fn open(
+    spec: &DevSpec,
+    slots: usize,
+    pool: &Mempool,
+    mac_seed: u64,
+    access: &Result<SockAccess, String>,
+) -> Result<Opened, String> {
     match spec {
         DevSpec::Unusable(e) => Err(e.clone()),
         DevSpec::Eth {
@@ -189,12 +201,16 @@ pub fn open(spec: &DevSpec, slots: usize, pool: &Mempool, mac_seed: u64) -> Resu
                 }
             }
         }
-        DevSpec::Vhost { path, .. } => {
-            if std::path::Path::new(path).is_dir() {
-                return Err(format!("vhost-server-path {path} is a directory"));
-            }
-            let client = VhostClient::register_with(path, crate::vhost_trust::verifier())
-                .map_err(|e| e.to_string())?;
+        DevSpec::Vhost { path, server, .. } => {
+            let client = if *server {
+                vhost_server::open_server(path, access.clone()?)?
+            } else {
+                if std::path::Path::new(path).is_dir() {
+                    return Err(format!("vhost-server-path {path} is a directory"));
+                }
+                VhostClient::register_with(path, crate::vhost_trust::verifier())
+                    .map_err(|e| e.to_string())?
+            };
             let mac = derived_mac(mac_seed);
             let (rx, pmd_tx, ctl_tx) = vhost_queues(&client, 1, slots, pool)?;
             let generation = client.status().generation;
@@ -204,6 +220,7 @@ pub fn open(spec: &DevSpec, slots: usize, pool: &Mempool, mac_seed: u64) -> Resu
                     queues: 1,
                     generation,
                     mac,
+                    problem_logged: false,
                 },
                 rx,
                 pmd_tx,
@@ -360,6 +377,7 @@ impl Device {
     pub fn driver(&self) -> String {
         match self {
             Device::Eth { driver, .. } => driver.clone(),
+            Device::Vhost { client, .. } if client.is_server() => "vhost-user-server".to_string(),
             Device::Vhost { .. } => "vhost-user-client".to_string(),
         }
     }

@@ -21,10 +21,13 @@ pub enum DevSpec {
         /// Poll it at a reduced rate (a TAP device costs a syscall per poll).
         slow_poll: bool,
     },
-    /// A vhost-user client socket.
+    /// A vhost-user socket: a client's (`dpdkvhostuserclient`) or one we
+    /// serve (`dpdkvhostuser`).
     Vhost {
-        /// The server's socket path.
+        /// The socket path.
         path: String,
+        /// We create and serve the socket.
+        server: bool,
         /// Requested MTU.
         mtu: u16,
     },
@@ -59,8 +62,13 @@ fn is_host_uplink(name: &str) -> bool {
     })
 }
 
-/// The spec for interface `iface` (uid `uid`, for vdev names).
-pub fn spec_for(iface: &ctl::db::Interface, uid: u32) -> DevSpec {
+/// The spec for interface `iface` (uid `uid`, for vdev names); `vhost`
+/// says where `dpdkvhostuser` sockets go.
+pub fn spec_for(
+    iface: &ctl::db::Interface,
+    uid: u32,
+    vhost: &ctl::vhost_sock::Settings,
+) -> DevSpec {
     use ctl::db::IfaceType;
     let mtu = iface
         .mtu_request
@@ -86,11 +94,21 @@ pub fn spec_for(iface: &ctl::db::Interface, uid: u32) -> DevSpec {
         IfaceType::DpdkVhostUserClient => match iface.vhost_server_path() {
             Some(p) => DevSpec::Vhost {
                 path: p.to_string(),
+                server: false,
                 mtu,
             },
             None => DevSpec::Unusable(
                 "options:vhost-server-path is required for type=dpdkvhostuserclient".into(),
             ),
+        },
+        // options:vhost-server-path does not apply (ctl refuses it).
+        IfaceType::DpdkVhostUser => match vhost.path_of(&iface.name) {
+            Ok(p) => DevSpec::Vhost {
+                path: p.to_string_lossy().into_owned(),
+                server: true,
+                mtu,
+            },
+            Err(e) => DevSpec::Unusable(e),
         },
         IfaceType::Internal => {
             let mut devargs = format!("net_tap_rvs{uid},iface={}", iface.name);

@@ -10,6 +10,26 @@ use super::Devices;
 use crate::device::{DevSpec, Device, RxSpec};
 
 impl Devices {
+    /// Give every served vhost-user socket the current owner and mode
+    /// (after `vhost-sock-owner` or `vhost-sock-mode` changed).
+    pub(super) fn reapply_sock_access(&mut self) {
+        for (name, rt) in &self.ifaces {
+            let Some(Device::Vhost { client, .. }) = &rt.device else {
+                continue;
+            };
+            if !client.is_server() {
+                continue;
+            }
+            let r = self.access.clone().and_then(|a| {
+                crate::device::vhost_server::apply_access(std::path::Path::new(client.path()), a)
+            });
+            match r {
+                Ok(()) => crate::info!("{name}: socket {} owner and mode updated", client.path()),
+                Err(e) => crate::warn!("{name}: socket {}: {e}", client.path()),
+            }
+        }
+    }
+
     /// Poll every open device's carrier (and the queue count a vhost guest
     /// negotiated). Returns the interfaces whose carrier changed.
     pub fn poll_links(&mut self) -> Vec<(String, bool)> {
@@ -24,10 +44,19 @@ impl Devices {
                 client,
                 queues,
                 generation,
+                problem_logged,
                 ..
             } = dev
             {
                 let st = client.status();
+                match crate::device::vhost_server::problem(&st) {
+                    Some(p) if !*problem_logged => {
+                        crate::warn!("{name}: {p}");
+                        *problem_logged = true;
+                    }
+                    Some(_) => {}
+                    None => *problem_logged = false,
+                }
                 if st.generation != *generation {
                     *generation = st.generation;
                     if st.n_queues > *queues {

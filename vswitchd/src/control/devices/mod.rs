@@ -6,11 +6,13 @@
 //! should exist; this module makes it so.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use crossbeam::queue::ArrayQueue;
 use ctl::db::Db;
+use ctl::vhost_sock::Settings;
 use datapath::counters::Counter;
 use datapath::packet::{Burst, Packet};
 use datapath::pipeline::Counters;
@@ -22,7 +24,7 @@ use super::eal::{
     JUMBO_DATA_ROOM, POOL_MBUFS, STD_DATA_ROOM,
 };
 use crate::clock::Clock;
-use crate::device::{self, DevSpec, Device, RxSpec, TxHandle};
+use crate::device::{self, DevSpec, Device, RxSpec, SockAccess, TxHandle};
 use crate::pmd_thread::{Msg, PmdSnapshot, PmdThread, Returned, SlowRing};
 
 mod events;
@@ -102,12 +104,27 @@ pub struct Devices {
     rxq_rr: usize,
     /// What the PMD threads forward against.
     current: Arc<PmdSnapshot>,
+    /// The daemon's run directory (its control socket's).
+    run_dir: PathBuf,
+    /// Where `dpdkvhostuser` sockets go, and who gets them.
+    vhost: Settings,
+    /// The owner and mode of those sockets.
+    access: Result<SockAccess, String>,
 }
 
 impl Devices {
-    /// Nothing started yet.
-    pub fn new() -> Devices {
+    /// Nothing started yet; `run_dir` is the base of `vhost-sock-dir`.
+    pub fn new(run_dir: PathBuf) -> Devices {
+        let vhost = Settings {
+            dir: Ok(run_dir.clone()),
+            owner: None,
+            mode: ctl::vhost_sock::DEFAULT_MODE,
+        };
+        let access = SockAccess::from_settings(&vhost);
         Devices {
+            run_dir,
+            vhost,
+            access,
             dpdk: None,
             dpdk_error: None,
             slots: host_cores().max(1),
@@ -304,6 +321,12 @@ impl Devices {
     /// whether anything was closed (the PMDs must then get a snapshot
     /// without them before anything else).
     pub fn reconcile(&mut self, db: &Db) -> bool {
+        self.vhost = Settings::from_db(db, &self.run_dir, &ctl::SystemEnv::default());
+        let access = SockAccess::from_settings(&self.vhost);
+        if access != self.access {
+            self.access = access;
+            self.reapply_sock_access();
+        }
         let wanted: Vec<(String, DevSpec)> = db
             .interfaces()
             .map(|(_, _, iface)| {
@@ -311,7 +334,10 @@ impl Devices {
                     .ifaces
                     .get(&iface.name)
                     .map_or(self.next_uid, |r| r.uid);
-                (iface.name.clone(), device::spec_for(iface, uid))
+                (
+                    iface.name.clone(),
+                    device::spec_for(iface, uid, &self.vhost),
+                )
             })
             .collect();
         let stale: Vec<String> = self
@@ -372,7 +398,7 @@ impl Devices {
         self.next_uid += 1;
         let mut rt = IfaceRt {
             uid,
-            spec: device::spec_for(iface, uid),
+            spec: device::spec_for(iface, uid, &self.vhost),
             device: None,
             ctl_tx: None,
             tx_parked: Vec::new(),
@@ -390,7 +416,8 @@ impl Devices {
             (Some(e), _) => rt.error = Some(e.clone()),
             (None, None) => rt.error = Some("DPDK is not initialized".into()),
             (None, Some(pool)) => {
-                match device::open(&rt.spec, self.slots, &pool, u64::from(uid) ^ 0x5256_5357) {
+                let seed = u64::from(uid) ^ 0x5256_5357;
+                match device::open(&rt.spec, self.slots, &pool, seed, &self.access) {
                     Ok(o) => {
                         if let Device::Eth { dev, .. } = &o.device {
                             if let Err(e) = dpdk::events::watch_port(dev.port()) {
