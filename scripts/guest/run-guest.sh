@@ -5,13 +5,14 @@
 # Usage:
 #   run-guest.sh --name vm1 [--cmdline "rv.ip=172.16.0.1/24 rv.ping=..."]
 #                [--nic vhost:/path/sock[,mac=52:54:00:00:00:01]]...
+#                [--nic vhostc:/path/sock[,mac=...]]...
 #                [--nic socket:listen=127.0.0.1:PORT[,mac=...]]...
 #                [--nic socket:connect=127.0.0.1:PORT[,mac=...]]...
 #                [--nic tap:IFNAME[,queues=N]] [--nic none]
 #                [--log FILE] [--pidfile FILE] [--daemonize]
 #                [--mem MiB] [--smp N] [--kernel-args "..."] [--monitor SOCK]
 #                [--qmp SOCK] [--cmd SOCK] [--q35] [--hotplug-file FILE]
-#                [--kernel FILE --initrd FILE] [--interactive]
+#                [--kernel FILE --initrd FILE] [--interactive] [--no-shared-mem]
 #                [--print-libvirt-xml] [--dry-run]
 #
 # NICs appear in the guest as eth0, eth1, ... in the order given. Their netdev
@@ -24,6 +25,14 @@
 # not start the guest until every vhost-user client has connected: start the
 # switch first (its client ports retry), or do not use --daemonize (which
 # returns only after that point) and run this script in the background.
+#
+# vhostc NICs: QEMU is the vhost-user CLIENT of a socket the switch serves
+# (rvswitch's type=dpdkvhostuser; libvirt's <source mode='client'/>): the
+# socket must exist when QEMU starts; QEMU reconnects (reconnect=1) if the
+# switch restarts.
+#
+# --no-shared-mem: plain `-m` guest RAM instead of a shared memfd backend (a
+# vhost-user backend cannot use such a guest: to test that it says so).
 #
 # Without --mac, NIC N gets 52:54:XX:YY:ZZ:0N with XX:YY:ZZ derived from --name.
 #
@@ -58,7 +67,7 @@ usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
 die() { echo "run-guest: $*" >&2; exit 2; }
 
 NAME='' CMDLINE='' LOG='' PIDFILE='' DAEMONIZE=0 MEM=256 KARGS='' MONITOR='' QMP=''
-KERNEL='' INITRD='' INTERACTIVE=0 PRINT_XML=0 DRY_RUN=0 SMP=1 CMDSOCK='' Q35=0 HOTPLUG_FILE=''
+KERNEL='' INITRD='' INTERACTIVE=0 PRINT_XML=0 DRY_RUN=0 SMP=1 CMDSOCK='' Q35=0 HOTPLUG_FILE='' SHARED_MEM=1
 NICS=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -79,6 +88,7 @@ while [ $# -gt 0 ]; do
     --kernel) KERNEL=${2:?}; shift 2 ;;
     --initrd) INITRD=${2:?}; shift 2 ;;
     --interactive) INTERACTIVE=1; shift ;;
+    --no-shared-mem) SHARED_MEM=0; shift ;;
     --print-libvirt-xml) PRINT_XML=1; shift ;;
     --dry-run) DRY_RUN=1; shift ;;
     -h|--help) usage ;;
@@ -155,6 +165,21 @@ for spec in "${NICS[@]}"; do
   <model type='virtio'/>
 </interface>")
       ;;
+    vhostc)
+      path=$main
+      [ -n "$path" ] || die "--nic '$spec': missing socket path"
+      case $path in *,*) die "--nic '$spec': socket path must not contain ','" ;; esac
+      QARGS+=(-chardev "socket,id=chr$i,path=$path,reconnect=1"
+        -netdev "vhost-user,id=net$i,chardev=chr$i")
+      XML+=("<interface type='vhostuser'>
+  <mac address='$mac'/>
+  <source type='unix' path='$path' mode='client'>
+    <reconnect enabled='yes' timeout='1'/>
+  </source>
+  <model type='virtio'/>
+</interface>")
+      kind=vhost
+      ;;
     socket)
       case $main in
         listen=*:*|connect=*:*) ;;
@@ -171,7 +196,7 @@ for spec in "${NICS[@]}"; do
       fi
       ;;
     none) netdev='' ;;
-    *) die "--nic '$spec': unknown kind '$kind' (vhost, socket, tap or none)" ;;
+    *) die "--nic '$spec': unknown kind '$kind' (vhost, vhostc, socket, tap or none)" ;;
   esac
   dev="id=nic$i${netdev:+,netdev=$netdev},mac=$mac,romfile="
   where=''
@@ -223,9 +248,11 @@ APPEND="console=ttyS0,115200 loglevel=4 panic=-1 $KARGS rv.name=$NAME $CMDLINE"
 ARGS=(-name "$NAME,process=rvguest-$NAME"
   -nodefaults -no-user-config -display none -vga none
   -accel tcg -cpu max -smp "$SMP"
-  -m "${MEM}M" -object "memory-backend-memfd,id=mem,size=${MEM}M,share=on" -numa node,memdev=mem
+  -m "${MEM}M"
   -rtc base=utc -no-reboot
   -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND")
+# shellcheck disable=SC2054 # commas belong to QEMU option values
+[ $SHARED_MEM = 1 ] && ARGS+=(-object "memory-backend-memfd,id=mem,size=${MEM}M,share=on" -numa node,memdev=mem)
 if [ $INTERACTIVE = 1 ]; then
   ARGS+=(-chardev "stdio,id=con0,mux=on,signal=off,logfile=$LOG" -serial chardev:con0 -mon chardev=con0)
 else

@@ -4,7 +4,7 @@
 # scenario fails.
 #
 # Usage: tests/e2e/run.sh [--no-build] [SCENARIO...]
-#   SCENARIO: s1 .. s6 or a full name (s1-access-trunk); default: all.
+#   SCENARIO: s1 .. s7 or a full name (s1-access-trunk); default: all.
 #   --no-build: do not run `cargo build --release -p vswitchd -p ctl` first
 #               (it is skipped anyway when RVSWITCH_BIN is set).
 #

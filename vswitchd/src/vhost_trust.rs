@@ -203,7 +203,7 @@ impl fmt::Display for Refusal {
             }
             Refusal::DirectoryWritable { dir, mode } => write!(
                 f,
-                "the socket's directory {dir} is writable by group or others (mode {mode:04o}); only its owner may write it"
+                "the socket's directory {dir} is writable by group or others (mode {mode:04o}); only its owner may write it{OWNER_HINT}"
             ),
             Refusal::AncestorOwner {
                 path,
@@ -212,7 +212,7 @@ impl fmt::Display for Refusal {
                 dir_uid,
             } => write!(
                 f,
-                "{path} is owned by uid {uid}, neither root nor uid {dir_uid} (the owner of {dir})"
+                "{path} is owned by uid {uid}, neither root nor uid {dir_uid} (the owner of {dir}){OWNER_HINT}"
             ),
             Refusal::AncestorWritable { path, mode } => write!(
                 f,
@@ -225,7 +225,7 @@ impl fmt::Display for Refusal {
                 dir_uid,
             } => write!(
                 f,
-                "the socket {path} is owned by uid {uid}, neither root nor uid {dir_uid} (the owner of {dir})"
+                "the socket {path} is owned by uid {uid}, neither root nor uid {dir_uid} (the owner of {dir}){OWNER_HINT}"
             ),
             Refusal::NoListener { path, err: None } => {
                 write!(f, "cannot find our connection to {path} to check who listens on it")
@@ -241,11 +241,14 @@ impl fmt::Display for Refusal {
                 owner,
             } => write!(
                 f,
-                "the process listening on {path} (pid {pid}) runs as uid {uid}, but the socket belongs to uid {owner}"
+                "the process listening on {path} (pid {pid}) runs as uid {uid}, but the socket belongs to uid {owner}{OWNER_HINT}"
             ),
         }
     }
 }
+
+/// Appended to the refusals about ownership: how the layout should be.
+const OWNER_HINT: &str = "; QEMU creates the socket, so its directory must belong to the user QEMU runs as (libvirt: libvirt-qemu), be writable by that user only, and hold one VM's sockets (see packaging/libvirt-vhostuser.xml)";
 
 /// Write bits for group and others.
 const GROUP_OTHER_WRITE: u32 = 0o022;

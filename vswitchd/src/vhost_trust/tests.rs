@@ -226,13 +226,13 @@ fn refusals_read_as_sentences() {
     let r = judge(P, &good(), &listener(B)).unwrap_err();
     assert_eq!(
         r.to_string(),
-        "the process listening on /run/vhost/vm1/sock (pid 42) runs as uid 64102, but the socket belongs to uid 64101"
+        format!("the process listening on /run/vhost/vm1/sock (pid 42) runs as uid 64102, but the socket belongs to uid 64101{OWNER_HINT}")
     );
     let mut e = good();
     e[3].mode = 0o777;
     assert_eq!(
         judge(P, &e, &listener(A)).unwrap_err().to_string(),
-        "the socket's directory /run/vhost/vm1 is writable by group or others (mode 0777); only its owner may write it"
+        "the socket's directory /run/vhost/vm1 is writable by group or others (mode 0777); only its owner may write it; QEMU creates the socket, so its directory must belong to the user QEMU runs as (libvirt: libvirt-qemu), be writable by that user only, and hold one VM's sockets (see packaging/libvirt-vhostuser.xml)"
     );
 }
 
