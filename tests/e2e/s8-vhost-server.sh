@@ -15,7 +15,7 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-e2e_init s7-vhost-server
+e2e_init s8-vhost-server
 
 BR=${E2E_BR:-ovsbr7}
 RUN=$E2E_WORK/run
