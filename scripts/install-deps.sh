@@ -9,6 +9,7 @@ PKGS=(
   qemu-system-x86 busybox-static linux-image-cloud-amd64 cpio
   openvswitch-switch-dpdk               # comparison / interop peer only
   iproute2 procps psmisc kmod util-linux tcpdump python3 python3-matplotlib
+  prometheus                            # promtool checks the metrics endpoint's output
 )
 
 missing=()

@@ -10,6 +10,7 @@ pub mod env;
 pub mod exec;
 pub mod getopt;
 pub mod invoke;
+pub mod metrics;
 pub mod options;
 pub mod output;
 mod ovs_keys;

@@ -111,6 +111,7 @@ fn check_globals(db: &Db) -> Result<(), String> {
     one_of(m, "dpdk-init", &["true", "false", "try"], "")?;
     one_of(m, "vhost-iommu-support", &["true", "false"], "")?;
     crate::vhost_sock::check_syntax(db)?;
+    crate::metrics::listen_addr(m)?;
     if let Some(v) = m.get("dpdk-socket-mem") {
         if v.is_empty() || !v.split(',').all(|x| parse_i64(x).is_some_and(|n| n >= 0)) {
             return Err(format!(

@@ -17,11 +17,11 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 
 macro_rules! counters {
-    ($(#[$edoc:meta])* $enum:ident { $( $(#[$doc:meta])* $variant:ident => $name:literal, )* }) => {
+    ($(#[$edoc:meta])* $enum:ident { $( $(#[doc = $doc:literal])* $variant:ident => $name:literal, )* }) => {
         $(#[$edoc])*
         #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
         #[repr(u8)]
-        pub enum $enum { $( $(#[$doc])* $variant, )* }
+        pub enum $enum { $( $(#[doc = $doc])* $variant, )* }
 
         impl $enum {
             /// Every counter, in display order.
@@ -29,6 +29,11 @@ macro_rules! counters {
             /// The counter's name.
             pub const fn name(self) -> &'static str {
                 match self { $( $enum::$variant => $name, )* }
+            }
+            /// What the counter counts: its doc comment, one line (each
+            /// line keeps its leading space; trim before use).
+            pub const fn help(self) -> &'static str {
+                match self { $( $enum::$variant => concat!($($doc),*), )* }
             }
         }
     };
@@ -232,6 +237,11 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for c in Counter::ALL {
             assert!(seen.insert(c.name()), "duplicate {}", c.name());
+            assert!(
+                !c.help().trim().is_empty(),
+                "{} has no doc comment",
+                c.name()
+            );
             let is_traffic = matches!(
                 c,
                 Counter::RxPackets | Counter::RxBytes | Counter::TxPackets | Counter::TxBytes
@@ -256,6 +266,14 @@ mod tests {
         assert_eq!(d[PmdCounter::Packets], 0);
         let mut seen = std::collections::HashSet::new();
         assert!(PmdCounter::ALL.iter().all(|c| seen.insert(c.name())));
+        assert!(PmdCounter::ALL.iter().all(|c| !c.help().trim().is_empty()));
+        // A doc comment of several lines is one line of help.
+        assert_eq!(
+            Counter::RxReservedMulticast.help().trim(),
+            "Dropped: addressed to an IEEE 802.1D reserved group address \
+             (01:80:c2:00:00:0x, such as STP or LLDP), which a bridge must not \
+             forward (OVS `forward-bpdu=false`)."
+        );
     }
 
     #[test]
