@@ -143,6 +143,11 @@ fn drop_reason(c: Counter) -> Option<(&'static str, &'static str)> {
     c.name().split_once("_dropped_")
 }
 
+/// A counter's doc comment as a help text (the encoder adds the period).
+fn help(doc: &str) -> &str {
+    doc.trim().trim_end_matches('.')
+}
+
 /// A registry holding one scrape's values.
 fn registry(input: &MetricsInput) -> Registry {
     let mut reg = Registry::with_prefix("rvswitch");
@@ -182,7 +187,7 @@ fn add_interfaces(reg: &mut Registry, ifaces: &[InterfaceMetrics]) {
             }
         }
         if drop_reason(c).is_none() {
-            let help = format!("{} (statistics:{})", c.help().trim(), c.name());
+            let help = format!("{} (statistics:{})", help(c.help()), c.name());
             reg.register(format!("interface_{}", c.name()), help, traffic);
         }
     }
@@ -204,7 +209,7 @@ fn add_pmds(reg: &mut Registry, pmds: &[PmdStatsInput]) {
             ];
             f.get_or_create(&labels).inc_by(p.counts[c]);
         }
-        reg.register(format!("pmd_{}", c.name()), c.help().trim(), f);
+        reg.register(format!("pmd_{}", c.name()), help(c.help()), f);
     }
 }
 

@@ -18,6 +18,7 @@ mod control;
 mod device;
 mod eal_args;
 mod logging;
+mod metrics;
 mod pmd_thread;
 mod vhost_trust;
 

@@ -156,8 +156,12 @@ fn every_counter_becomes_a_sample() {
     );
     assert!(
         text.contains(
-            "# HELP rvswitch_interface_rx_packets_total Packets received. (statistics:rx_packets)"
+            "# HELP rvswitch_interface_rx_packets_total Packets received (statistics:rx_packets).\n"
         ),
+        "{text}"
+    );
+    assert!(
+        text.contains("# HELP rvswitch_pmd_idle_cycles_total TSC cycles of polling iterations that received nothing.\n"),
         "{text}"
     );
     let pmd = r#"{core="1",numa="0"}"#;

@@ -38,7 +38,7 @@ pub struct Live<'a> {
     pub baselines: &'a PmdBaselines,
 }
 
-fn numa_of(core: usize) -> i32 {
+pub(super) fn numa_of(core: usize) -> i32 {
     std::fs::read_dir(format!("/sys/devices/system/cpu/cpu{core}"))
         .ok()
         .and_then(|d| {

@@ -17,7 +17,9 @@
 //! Deciding modules never touch a device: they return what should happen
 //! (bonds return [`bonds::Effects`]) and this module has `devices` carry
 //! it out. It wakes at least every [`TICK_MS`] to run timers: LACP and bond
-//! deadlines, link polling, rebalancing, and MAC aging once a second.
+//! deadlines, link polling, rebalancing, and MAC aging once a second; on
+//! each tick it also hands waiting metrics scrapes a snapshot
+//! (`crate::metrics`).
 
 mod bond_rt;
 mod bond_state;
@@ -28,6 +30,7 @@ mod devices;
 mod eal;
 mod ethdev_columns;
 mod live;
+mod metrics_input;
 mod snapshot;
 
 use std::path::PathBuf;
@@ -41,6 +44,7 @@ use ctl::runtime::{RuntimeCommand, RuntimeHandler, RuntimeOutput};
 use datapath::time::Millis;
 
 use crate::clock::Clock;
+use crate::metrics::Endpoint;
 use bond_state::BondStateFile;
 use bonds::{Bonds, Effects, MemberLink};
 use bridges::Bridges;
@@ -77,6 +81,8 @@ pub struct Control {
     dirty: bool,
     next_link_poll: Millis,
     next_age: Millis,
+    /// The metrics endpoint (`other_config:metrics-listen`).
+    metrics: Endpoint,
 }
 
 impl Control {
@@ -104,6 +110,7 @@ impl Control {
             dirty: true,
             next_link_poll: Millis::ZERO,
             next_age: Millis::ZERO,
+            metrics: Endpoint::default(),
         }
     }
 
@@ -181,6 +188,16 @@ impl Control {
         if self.dirty {
             self.publish();
         }
+        self.serve_metrics();
+    }
+
+    /// Answer the scrapes waiting: each gets a snapshot taken now, and the
+    /// endpoint's thread does the rest.
+    fn serve_metrics(&mut self) {
+        while let Some(conn) = self.metrics.accept() {
+            let input = self.live().metrics();
+            self.metrics.answer(conn, input);
+        }
     }
 
     /// Make the running state match the configuration.
@@ -204,6 +221,7 @@ impl Control {
             .reconcile(&self.db, &self.bridges, &link, self.devices.slots(), now);
         self.carry_out(fx);
         self.publish();
+        self.metrics.reconcile(&self.db);
     }
 
     /// Have the devices do what the machines decided, and keep what the
