@@ -6,7 +6,8 @@
 //! cycles, a bond member's state (and its change by
 //! `bond/disable-member`). A non-loopback address is refused. A client
 //! that never sends its request neither blocks vsctl nor stops the next
-//! scrape. Moving the address moves the listener; clearing it stops it.
+//! scrape. Moving the address moves the listener, a restarted daemon
+//! listens again, and clearing the key stops it.
 //!
 //! Bridge br0: a net_null sink `d`, an active-backup bond `b0` of two
 //! net_null members, and a net_pcap source `s` that replays, once, N
@@ -392,6 +393,26 @@ fn metrics_endpoint_serves_what_the_switch_counts() {
     let (status, _, _) = scrape(ns, port2, None);
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert_eq!(tcp_listeners(pid), vec![format!("0100007F:{port2:04X}")]);
+
+    // A restarted daemon listens where its configuration says.
+    sw.restart();
+    let pid = sw.pid().expect("daemon pid");
+    wait_until("the restarted daemon's metrics listener", 20, || {
+        sw.check_alive();
+        if open(ns, port2) {
+            Ok(())
+        } else {
+            Err(format!("nothing on port {port2}"))
+        }
+    });
+    let (status, _, body) = scrape(ns, port2, None);
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(
+        body.contains(r#"rvswitch_bridge_mac_entries{bridge="br0"}"#),
+        "{body}"
+    );
+    assert_eq!(tcp_listeners(pid).len(), 1);
+
     sw.vsctl_ok(&[
         "remove",
         "Open_vSwitch",

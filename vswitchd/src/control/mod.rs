@@ -194,7 +194,10 @@ impl Control {
     /// Answer the scrapes waiting: each gets a snapshot taken now, and the
     /// endpoint's thread does the rest.
     fn serve_metrics(&mut self) {
-        while let Some(conn) = self.metrics.accept() {
+        for _ in 0..crate::metrics::MAX_PER_TICK {
+            let Some(conn) = self.metrics.accept() else {
+                break;
+            };
             let input = self.live().metrics();
             self.metrics.answer(conn, input);
         }

@@ -27,6 +27,9 @@ use ctl::metrics::MetricsInput;
 
 /// Connections accepted but not yet answered, at most.
 const QUEUE: usize = 2;
+/// Connections the control thread accepts per tick, at most (a flood of
+/// connects costs it at most this many snapshots per tick).
+pub const MAX_PER_TICK: usize = QUEUE;
 
 /// A connection and the snapshot to answer it with.
 type Conn = (TcpStream, MetricsInput);
