@@ -15,7 +15,9 @@ use datapath::bond::{
     PendingDelay,
 };
 use datapath::counters::{PmdCounter, PmdCounts};
-use datapath::lacp::{LacpMemberStatus, LacpMode, LacpStatus, MemberCounters, MuxState, RxState};
+use datapath::lacp::{
+    LacpCause, LacpMemberStatus, LacpMode, LacpStatus, MemberCounters, MuxState, RxState,
+};
 use datapath::wire::lacpdu::{LacpInfo, LacpState};
 use datapath::wire::MacAddr;
 use serde::de::DeserializeOwned;
@@ -96,6 +98,7 @@ fn negotiated_member(id: u16, port: u16, partner_port: u16) -> LacpMemberStatus 
             carrier_changes: 1,
             ..MemberCounters::default()
         },
+        last_cause: LacpCause::InSync,
     }
 }
 
@@ -171,6 +174,7 @@ fn bond1() -> LacpShowInput {
                         tx_marker_responses: 1,
                         ..MemberCounters::default()
                     },
+                    last_cause: LacpCause::InSync,
                 },
                 LacpMemberStatus {
                     id: 8,
@@ -192,6 +196,7 @@ fn bond1() -> LacpShowInput {
                         carrier_changes: 2,
                         ..MemberCounters::default()
                     },
+                    last_cause: LacpCause::InSync,
                 },
             ],
         },
@@ -347,6 +352,7 @@ fn lacp_show_matches_ovs_testsuite_output() {
                     ..LacpInfo::default()
                 },
                 counters: MemberCounters::default(),
+                last_cause: LacpCause::InSync,
             }],
         },
     };
@@ -526,6 +532,7 @@ fn bond_input() -> BondShowInput {
         lacp_enabled: carrier,
         held_down: false,
         link_failures: u64::from(!carrier),
+        lacp_failures: u64::from(!carrier),
         last_link_change_ms: Some(1_500),
         pending: (enabled && !carrier).then_some(PendingDelay {
             up: false,
@@ -614,6 +621,7 @@ member dpdk0: enabled
   active member
   may_enable: true
   link failure count: 0
+  lacp failure count: 0
   last link change: 1500 ms ago
   hash 17: 10 kB load
 
@@ -621,6 +629,7 @@ member dpdk1: enabled
   downdelay expires in 150 ms
   may_enable: false
   link failure count: 1
+  lacp failure count: 1
   last link change: 1500 ms ago
   hash 200: 3 kB load
 
@@ -652,7 +661,7 @@ fn bond_show_json() {
         json!({
             "name": "dpdk1", "mac": "00:11:00:00:00:02", "enabled": true, "active": false,
             "may_enable": false, "carrier": false, "admin_up": true, "lacp_enabled": false,
-            "held_down": false, "link_failures": 1, "last_link_change_ms": 1500,
+            "held_down": false, "link_failures": 1, "lacp_failures": 1, "last_link_change_ms": 1500,
             "pending": {"delay": "downdelay", "expires_in_ms": 150},
             "load_bytes": 3584,
             "hashes": [{"hash": 3, "load_bytes": 512, "load_kb": 0},

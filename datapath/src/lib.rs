@@ -13,6 +13,7 @@
 //! - [`lacp`]: the IEEE 802.1AX LACP machine.
 //! - [`bond`]: bond modes, hash buckets, link detection and rebalancing.
 //! - [`hash`]: flow hashes used by the bonds.
+//! - [`history`]: the bounded event history of the bond and LACP machines.
 //! - [`packet`]: the packet-buffer and port traits the pipeline runs over.
 //! - [`mem`]: in-memory packets and ports for tests and benchmarks.
 //! - [`counters`]: named per-interface counters.
@@ -25,6 +26,7 @@
 pub mod bond;
 pub mod counters;
 pub mod hash;
+pub mod history;
 pub mod lacp;
 pub mod mac_table;
 pub mod mem;

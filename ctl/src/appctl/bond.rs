@@ -120,6 +120,8 @@ pub struct BondMemberJson {
     pub held_down: bool,
     /// Carrier losses (Linux's `Link Failure Count`).
     pub link_failures: u64,
+    /// Times LACP stopped letting it carry traffic.
+    pub lacp_failures: u64,
     /// Milliseconds since the carrier last changed; `null` before the
     /// first sample.
     pub last_link_change_ms: Option<u64>,
@@ -164,6 +166,7 @@ fn member_json(b: &BondShowInput, m: &BondMemberStatus) -> BondMemberJson {
         lacp_enabled: m.lacp_enabled,
         held_down: m.held_down,
         link_failures: m.link_failures,
+        lacp_failures: m.lacp_failures,
         last_link_change_ms: m.last_link_change_ms,
         pending: m.pending.map(|p| PendingJson {
             delay: if p.up { "updelay" } else { "downdelay" }.to_string(),

@@ -3,15 +3,24 @@
 use super::{Carrying, MemberId};
 use core::fmt;
 
-/// What made a member enabled or disabled.
+/// What made a member enabled or disabled (or, in the history, the bond
+/// change a [`BondRecord`](super::BondRecord) holds). The one definition
+/// of each cause: the log lines ([`BondEvent::text`]) and `bond/events`
+/// both word it from here.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Cause {
-    /// Carrier (or miimon) state.
+    /// Carrier state (`bond_detect_mode=carrier`).
     Carrier,
+    /// Carrier as a miimon poll saw it (`bond_detect_mode=miimon`).
+    Miimon,
     /// `admin_state`.
     Admin,
-    /// LACP (or the LACP status of the bond: negotiation, fallback).
+    /// LACP: the LACP machine let the member carry traffic or stopped it,
+    /// or the bond's negotiation changed (see `lacp/events` for why).
     Lacp,
+    /// LACP is not negotiated and `lacp-fallback-ab` lets the bond run as
+    /// active-backup: members are enabled on carrier alone.
+    Fallback,
     /// Enabled before its updelay expired because no member was enabled.
     UpdelaySkipped,
     /// The member left the bond.
@@ -25,11 +34,27 @@ impl Cause {
     pub const fn as_str(self) -> &'static str {
         match self {
             Cause::Carrier => "carrier",
+            Cause::Miimon => "miimon",
             Cause::Admin => "admin state",
             Cause::Lacp => "lacp",
+            Cause::Fallback => "lacp-fallback-ab",
             Cause::UpdelaySkipped => "updelay skipped, no member was enabled",
             Cause::Removed => "removed from bond",
             Cause::Command => "runtime command",
+        }
+    }
+
+    /// The stable name `bond/events --format=json` gives it.
+    pub const fn key(self) -> &'static str {
+        match self {
+            Cause::Carrier => "carrier",
+            Cause::Miimon => "miimon",
+            Cause::Admin => "admin",
+            Cause::Lacp => "lacp",
+            Cause::Fallback => "fallback",
+            Cause::UpdelaySkipped => "updelay_skipped",
+            Cause::Removed => "removed",
+            Cause::Command => "command",
         }
     }
 }

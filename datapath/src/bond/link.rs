@@ -38,6 +38,8 @@ pub(super) struct Member {
     /// When its carrier (as the bond acts on it) last changed, or was first
     /// sampled.
     pub last_link_change: Option<Millis>,
+    /// Times the LACP machine stopped letting it carry traffic.
+    pub lacp_failures: u64,
 }
 
 /// What one [`Member::update`] step decided.
@@ -68,6 +70,17 @@ impl Member {
             held_down: false,
             link_failures: 0,
             last_link_change: None,
+            lacp_failures: 0,
+        }
+    }
+
+    /// Whether the LACP machine lets it carry traffic; a change makes LACP
+    /// the cause, and losing it counts an LACP failure.
+    pub fn set_lacp(&mut self, en: bool) {
+        if self.lacp != en {
+            self.lacp_failures += u64::from(!en);
+            self.lacp = en;
+            self.last_cause = Cause::Lacp;
         }
     }
 
@@ -143,6 +156,15 @@ impl Member {
         } else {
             self.last_cause
         }
+    }
+}
+
+/// `cause` as the bond saw it: a carrier change seen by a miimon poll is
+/// [`Cause::Miimon`].
+pub(super) fn polled(cause: Cause, miimon: bool) -> Cause {
+    match cause {
+        Cause::Carrier if miimon => Cause::Miimon,
+        c => c,
     }
 }
 

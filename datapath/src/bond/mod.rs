@@ -90,6 +90,7 @@ mod buckets;
 mod commands;
 mod config;
 mod events;
+mod history;
 pub mod learning;
 mod link;
 mod rebalance;
@@ -103,6 +104,7 @@ pub use config::{
     DEFAULT_REBALANCE_INTERVAL_MS, MAX_MEMBERS, MIN_REBALANCE_INTERVAL_MS, NO_MEMBER,
 };
 pub use events::{BondActions, BondEvent, Cause};
+pub use history::BondRecord;
 pub use learning::{
     learning_packet, learning_packets, LearnedStation, LEARNING_PACKET_LEN, MAX_LEARNING_PACKETS,
 };
@@ -111,6 +113,7 @@ pub use status::{BondMemberStatus, BondStatus, BucketLoad, PendingDelay};
 pub use view::{Admit, BondView};
 
 use crate::hash::BUCKETS;
+use crate::history::History;
 use crate::time::Millis;
 use buckets::Buckets;
 use core::fmt;
@@ -220,6 +223,8 @@ pub struct Bond {
     restore: Option<Box<[Option<MemberId>; BUCKETS]>>,
     /// When `restore` stops waiting.
     restore_until: Millis,
+    /// The last events, for `bond/events` (see `bond/history.rs`).
+    history: History<BondRecord>,
 }
 
 impl Bond {
@@ -250,6 +255,7 @@ impl Bond {
             last_now: now,
             restore: None,
             restore_until: now,
+            history: History::new(),
         };
         b.carrying = b.compute_carrying();
         let mut acts = BondActions::default();
@@ -314,6 +320,11 @@ impl Bond {
                 for m in b.members.iter_mut() {
                     m.lacp = false;
                 }
+            }
+            if old.lacp_fallback_ab != b.cfg.lacp_fallback_ab {
+                b.members
+                    .iter_mut()
+                    .for_each(|m| m.last_cause = Cause::Fallback);
             }
             if old.mode != b.cfg.mode
                 || old.hash_basis != b.cfg.hash_basis
@@ -449,20 +460,17 @@ impl Bond {
         now: Millis,
     ) -> BondActions {
         self.call(now, |b, _| {
-            if b.lacp_negotiated != negotiated {
-                b.lacp_negotiated = negotiated;
-                for m in b.members.iter_mut() {
-                    m.last_cause = Cause::Lacp;
-                }
-            }
             for &(id, en) in member_enabled {
                 if let Some(i) = b.index(id) {
-                    let mem = &mut b.members[i];
-                    if mem.lacp != en {
-                        mem.lacp = en;
-                        mem.last_cause = Cause::Lacp;
-                    }
+                    b.members[i].set_lacp(en);
                 }
+            }
+            // Negotiation gained or lost decides (fallback or not).
+            if b.lacp_negotiated != negotiated {
+                b.lacp_negotiated = negotiated;
+                let fallback = !negotiated && b.cfg.lacp_fallback_ab;
+                let cause = [Cause::Lacp, Cause::Fallback][usize::from(fallback)];
+                b.members.iter_mut().for_each(|m| m.last_cause = cause);
             }
         })
     }
@@ -568,65 +576,6 @@ impl Bond {
         }
     }
 
-    /// Everything `bond/show` prints. Relative times are measured from the
-    /// latest `now` the bond was given.
-    pub fn status(&self) -> BondStatus {
-        let now = self.last_now;
-        let hashed = self.carrying.is_hashed();
-        let members = self
-            .members
-            .iter()
-            .enumerate()
-            .map(|(i, m)| BondMemberStatus {
-                id: m.id,
-                enabled: m.enabled,
-                may_enable: m.is_up(self.lacp_allows(i)),
-                active: self.active == Some(m.id),
-                carrier: m.carrier,
-                admin_up: m.admin,
-                lacp_enabled: m.lacp,
-                held_down: m.held_down,
-                link_failures: m.link_failures,
-                last_link_change_ms: m.last_link_change.map(|t| now.saturating_since(t)),
-                pending: m.delay_expires.map(|t| PendingDelay {
-                    up: !m.enabled,
-                    expires_in_ms: t.saturating_since(now),
-                }),
-                buckets: if hashed {
-                    (0..BUCKETS)
-                        .filter(|&b| usize::from(self.buckets.map[b]) == i)
-                        .map(|b| BucketLoad {
-                            hash: b as u8,
-                            load_bytes: self.buckets.load[b],
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                },
-            })
-            .collect();
-        BondStatus {
-            mode: self.cfg.mode,
-            carrying: self.carrying,
-            down_reason: match self.carrying {
-                Carrying::Down(r) => Some(r),
-                _ => None,
-            },
-            hash_basis: self.cfg.hash_basis,
-            updelay_ms: self.cfg.updelay_ms,
-            downdelay_ms: self.cfg.downdelay_ms,
-            detect: self.cfg.detect,
-            rebalance_interval_ms: self.cfg.effective_rebalance_interval(),
-            next_rebalance_ms: self.next_rebalance.map(|t| t.saturating_since(now)),
-            lacp_status: self.lacp_status(),
-            lacp_fallback_ab: self.cfg.lacp_fallback_ab,
-            primary: self.cfg.primary,
-            primary_is_member: self.cfg.primary.is_some_and(|p| self.index(p).is_some()),
-            active: self.active,
-            members,
-        }
-    }
-
     // ---- internals ----
 
     fn index(&self, m: MemberId) -> Option<usize> {
@@ -704,6 +653,7 @@ impl Bond {
         let mut acts = BondActions::default();
         f(self, &mut acts);
         self.run(now, &mut acts);
+        self.record(now, &acts);
         acts.changed = self.view() != before;
         acts.send_learning_packets &= self.may_send_learning_packets();
         acts
@@ -745,6 +695,7 @@ impl Bond {
 
         // 2. Member link state.
         let mut newly_enabled = false;
+        let miimon = self.cfg.detect.miimon_interval().is_some();
         for i in 0..self.members.len() {
             let allows = self.lacp_allows(i);
             let (up, updelay, downdelay) = (
@@ -777,13 +728,13 @@ impl Bond {
                         newly_enabled = true;
                         acts.events.push(BondEvent::MemberEnabled {
                             member: id,
-                            cause: mem.last_cause,
+                            cause: link::polled(mem.last_cause, miimon),
                         });
                     } else {
                         acts.send_learning_packets = true;
                         acts.events.push(BondEvent::MemberDisabled {
                             member: id,
-                            cause: mem.down_cause(allows),
+                            cause: link::polled(mem.down_cause(allows), miimon),
                         });
                     }
                 }
@@ -922,3 +873,5 @@ impl Bond {
 mod tests;
 #[cfg(test)]
 mod tests_commands;
+#[cfg(test)]
+mod tests_history;

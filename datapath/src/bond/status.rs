@@ -1,7 +1,8 @@
 //! What `ovs-appctl bond/show` prints, as data, and a formatter in OVS's
 //! layout.
 
-use super::{BondMode, Carrying, DetectMode, DownReason, LacpNegotiation, MemberId};
+use super::{Bond, BondMode, Carrying, DetectMode, DownReason, LacpNegotiation, MemberId};
+use crate::hash::BUCKETS;
 use crate::wire::MacAddr;
 use core::fmt::Write as _;
 
@@ -67,11 +68,76 @@ pub struct BondMemberStatus {
     /// Milliseconds since its carrier last changed (or was first sampled);
     /// `None` before the first sample.
     pub last_link_change_ms: Option<u64>,
+    /// Times the LACP machine stopped letting it carry traffic (its
+    /// partner went silent or out of sync, ...; `lacp/events` says why).
+    pub lacp_failures: u64,
     /// A running updelay/downdelay.
     pub pending: Option<PendingDelay>,
     /// The buckets it holds with their remembered loads (load-balancing
     /// modes only; empty otherwise), in bucket order.
     pub buckets: Vec<BucketLoad>,
+}
+
+impl Bond {
+    /// Everything `bond/show` prints. Relative times are measured from the
+    /// latest `now` the bond was given.
+    pub fn status(&self) -> BondStatus {
+        let now = self.last_now;
+        let hashed = self.carrying.is_hashed();
+        let members = self
+            .members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| BondMemberStatus {
+                id: m.id,
+                enabled: m.enabled,
+                may_enable: m.is_up(self.lacp_allows(i)),
+                active: self.active == Some(m.id),
+                carrier: m.carrier,
+                admin_up: m.admin,
+                lacp_enabled: m.lacp,
+                held_down: m.held_down,
+                link_failures: m.link_failures,
+                lacp_failures: m.lacp_failures,
+                last_link_change_ms: m.last_link_change.map(|t| now.saturating_since(t)),
+                pending: m.delay_expires.map(|t| PendingDelay {
+                    up: !m.enabled,
+                    expires_in_ms: t.saturating_since(now),
+                }),
+                buckets: if hashed {
+                    (0..BUCKETS)
+                        .filter(|&b| usize::from(self.buckets.map[b]) == i)
+                        .map(|b| BucketLoad {
+                            hash: b as u8,
+                            load_bytes: self.buckets.load[b],
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect();
+        BondStatus {
+            mode: self.cfg.mode,
+            carrying: self.carrying,
+            down_reason: match self.carrying {
+                Carrying::Down(r) => Some(r),
+                _ => None,
+            },
+            hash_basis: self.cfg.hash_basis,
+            updelay_ms: self.cfg.updelay_ms,
+            downdelay_ms: self.cfg.downdelay_ms,
+            detect: self.cfg.detect,
+            rebalance_interval_ms: self.cfg.effective_rebalance_interval(),
+            next_rebalance_ms: self.next_rebalance.map(|t| t.saturating_since(now)),
+            lacp_status: self.lacp_status(),
+            lacp_fallback_ab: self.cfg.lacp_fallback_ab,
+            primary: self.cfg.primary,
+            primary_is_member: self.cfg.primary.is_some_and(|p| self.index(p).is_some()),
+            active: self.active,
+            members,
+        }
+    }
 }
 
 /// A running updelay (`up`) or downdelay.
@@ -113,7 +179,9 @@ impl BondStatus {
     /// as OVS does. OVS's recirculation and `lb_output` lines do not apply
     /// to rvswitch and are not printed. After `may_enable`, each member has
     /// rvswitch's lines `link failure count: N` (carrier losses, as Linux's
-    /// `/proc/net/bonding` counts them) and `last link change: N ms ago`
+    /// `/proc/net/bonding` counts them), with LACP configured `lacp failure
+    /// count: N` (times LACP stopped letting it carry traffic), and
+    /// `last link change: N ms ago`
     /// (`never` before the first carrier sample), and
     /// `disabled by bond/disable-member` while such a hold lasts.
     pub fn format(&self, name: &str, member: &dyn Fn(MemberId) -> (String, MacAddr)) -> String {
@@ -184,6 +252,9 @@ impl BondStatus {
                 s.push_str("  disabled by bond/disable-member\n");
             }
             let _ = writeln!(s, "  link failure count: {}", m.link_failures);
+            if self.lacp_status != LacpNegotiation::Off {
+                let _ = writeln!(s, "  lacp failure count: {}", m.lacp_failures);
+            }
             match m.last_link_change_ms {
                 Some(ms) => {
                     let _ = writeln!(s, "  last link change: {ms} ms ago");

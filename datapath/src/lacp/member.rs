@@ -2,6 +2,7 @@
 //! transmit machines, and mux machine. Selection, which looks at every
 //! member at once, is in `select.rs`.
 
+use super::history::{LacpCause, LacpMemberState};
 use super::status::{MemberCounters, MuxState, RxState};
 use super::{
     MemberConfig, MemberId, AGGREGATE_WAIT_MS, FAST_PERIODIC_MS, LONG_TIMEOUT_MS,
@@ -51,7 +52,7 @@ const NTT_STATE: LacpState = LacpState(
 /// and re-selecting would take every link down for the aggregate wait.
 /// Which links aggregate still follows the new priorities: selection runs
 /// after every LACPDU (`select.rs`).
-fn same_partner_port(a: &LacpInfo, b: &LacpInfo) -> bool {
+pub(super) fn same_partner_port(a: &LacpInfo, b: &LacpInfo) -> bool {
     a.port_id == b.port_id
         && a.sys_id == b.sys_id
         && a.key == b.key
@@ -104,6 +105,10 @@ pub(super) struct Member {
     resume_tried: bool,
     /// A valid LACPDU was received since the member was added.
     pub heard: bool,
+    /// State, partner and cause as last recorded in the history.
+    pub seen: LacpMemberState,
+    pub seen_partner: LacpInfo,
+    pub last_cause: LacpCause,
 }
 
 impl Member {
@@ -132,8 +137,16 @@ impl Member {
             resume: None,
             resume_tried: false,
             heard: false,
+            seen: LacpMemberState {
+                rx: RxState::PortDisabled,
+                mux: MuxState::Detached,
+                enabled: false,
+            },
+            seen_partner: LacpInfo::default(),
+            last_cause: LacpCause::Negotiating,
         };
         m.port_enabled(now);
+        m.seen = LacpMemberState::of(&m);
         m
     }
 

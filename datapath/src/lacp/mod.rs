@@ -116,14 +116,17 @@
 //!    member would be. Carrier down, new settings ([`Lacp::reconfigure`],
 //!    [`Lacp::add_member`]) or de-selection also end a resume.
 
+mod history;
 mod member;
 mod saved;
 mod select;
 mod status;
 
+pub use history::{LacpCause, LacpMemberState, LacpRecord};
 pub use saved::{LacpSaved, LacpSavedMember};
 pub use status::{LacpMemberStatus, LacpStatus, MemberCounters, MuxState, RxState};
 
+use crate::history::History;
 use crate::time::Millis;
 use crate::wire::lacpdu::{self, LacpInfo, LacpState, Lacpdu};
 use crate::wire::marker::{self, MarkerKind, MarkerPdu};
@@ -333,6 +336,8 @@ pub struct Lacp {
     /// first member added, kept while the bond has members, or the key a
     /// resume adopted.
     auto_key: Option<u16>,
+    /// The last events, for `lacp/events` (see `lacp/history.rs`).
+    history: History<LacpRecord>,
 }
 
 impl Lacp {
@@ -345,6 +350,7 @@ impl Lacp {
             last_now: Millis::ZERO,
             dirty: false,
             auto_key: None,
+            history: History::new(),
         }
     }
 
@@ -422,6 +428,8 @@ impl Lacp {
         };
         self.advance_timers(now);
         if !self.members[idx].set_carrier(up, now) {
+            // The timers may have moved.
+            self.record(now);
             return LacpActions::default();
         }
         self.run(now)
@@ -618,6 +626,7 @@ impl Lacp {
                     actor: self.actor(m),
                     partner: m.partner,
                     counters: m.counters,
+                    last_cause: m.last_cause,
                 })
                 .collect(),
         }
@@ -690,6 +699,7 @@ impl Lacp {
                 actions.enabled_changed.push((m.id, enabled));
             }
         }
+        self.record(now);
         actions
     }
 }

@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use super::{LacpMode, MemberId};
+use super::{LacpCause, LacpMode, MemberId};
 use crate::wire::lacpdu::LacpInfo;
 use crate::wire::MacAddr;
 
@@ -120,38 +120,15 @@ pub struct LacpMemberStatus {
     pub partner: LacpInfo,
     /// Counters.
     pub counters: MemberCounters,
+    /// The cause of its last recorded change (see `lacp/history.rs`).
+    pub last_cause: LacpCause,
 }
 
 impl LacpMemberStatus {
-    /// Why LACP enabled (`enabled`) or disabled this member, for the log,
-    /// read from its status after the change.
-    pub fn cause(&self, enabled: bool) -> String {
-        let p = &self.partner;
-        if enabled {
-            return format!(
-                "partner {} port {} in sync, collecting and distributing",
-                p.sys_id, p.port_id
-            );
-        }
-        if !self.carrier {
-            return "link down".into();
-        }
-        match self.rx_state {
-            RxState::PortDisabled => "link down".into(),
-            RxState::Expired => "no LACPDU from the partner within the timeout (expired)".into(),
-            RxState::Defaulted => "no partner (defaulted)".into(),
-            RxState::Current if !self.attached => format!(
-                "not selected: partner {} key {} does not match the bond's aggregator",
-                p.sys_id, p.key
-            ),
-            RxState::Current if !p.state.is_synchronized() => {
-                format!("partner {} port {} is not in sync", p.sys_id, p.port_id)
-            }
-            RxState::Current if !p.state.is_collecting() => {
-                format!("partner {} port {} is not collecting", p.sys_id, p.port_id)
-            }
-            RxState::Current => format!("mux state {}", self.mux_state),
-        }
+    /// Why LACP last enabled or disabled this member (its last recorded
+    /// change, as `lacp/events` lists it), worded for the log.
+    pub fn cause(&self) -> String {
+        self.last_cause.describe(&self.partner, self.mux_state)
     }
 }
 

@@ -1249,43 +1249,44 @@ fn resume_adopts_the_saved_automatic_key() {
 fn causes_for_the_log() {
     let (mut l, t) = negotiated_one(true);
     let st = member_status(&l, 1);
+    assert_eq!(st.last_cause, LacpCause::InSync);
     assert_eq!(
-        st.cause(true),
+        st.cause(),
         "partner 02:00:00:00:00:bb port 7 in sync, collecting and distributing"
     );
-    assert_eq!(st.cause(false), "mux state distributing");
-    let with = |f: &dyn Fn(&mut LacpMemberStatus)| {
-        let mut s = st.clone();
-        f(&mut s);
-        s.cause(false)
-    };
-    assert_eq!(with(&|s| s.carrier = false), "link down");
-    assert_eq!(with(&|s| s.rx_state = RxState::PortDisabled), "link down");
+    let p = st.partner;
+    let d = |c: LacpCause| c.describe(&p, MuxState::Waiting);
+    assert_eq!(d(LacpCause::Negotiating), "mux state waiting");
+    assert_eq!(d(LacpCause::LinkDown), "link down");
     assert_eq!(
-        with(&|s| s.rx_state = RxState::Expired),
+        d(LacpCause::Timeout),
         "no LACPDU from the partner within the timeout (expired)"
     );
+    assert_eq!(d(LacpCause::Defaulted), "no partner (defaulted)");
     assert_eq!(
-        with(&|s| s.rx_state = RxState::Defaulted),
-        "no partner (defaulted)"
-    );
-    assert_eq!(
-        with(&|s| s.attached = false),
+        d(LacpCause::NotSelected),
         "not selected: partner 02:00:00:00:00:bb key 9 does not match the bond's aggregator"
     );
     assert_eq!(
-        with(&|s| s.partner.state = IN_SYNC.without(LacpState::SYNCHRONIZATION)),
+        d(LacpCause::PartnerOutOfSync),
         "partner 02:00:00:00:00:bb port 7 is not in sync"
     );
     assert_eq!(
-        with(&|s| s.partner.state = IN_SYNC.without(LacpState::COLLECTING)),
+        d(LacpCause::PartnerNotCollecting),
         "partner 02:00:00:00:00:bb port 7 is not collecting"
+    );
+    assert_eq!(
+        d(LacpCause::PartnerChanged),
+        "partner changed: now 02:00:00:00:00:bb key 9 port 7"
     );
     // From a real status after a real change: expiry.
     let a = l.tick(t + SHORT_TIMEOUT_MS);
     assert_eq!(a.enabled_changed, vec![(1, false)]);
     assert_eq!(
-        member_status(&l, 1).cause(false),
+        member_status(&l, 1).cause(),
         "no LACPDU from the partner within the timeout (expired)"
     );
 }
+
+#[path = "tests_history.rs"]
+mod history;

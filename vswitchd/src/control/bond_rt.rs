@@ -421,7 +421,7 @@ impl BondRt {
                 let why = status
                     .as_ref()
                     .and_then(|s| s.member(*m))
-                    .map(|ms| ms.cause(*en))
+                    .map(|ms| ms.cause())
                     .unwrap_or_else(|| "removed from the bond".into());
                 crate::info!(
                     "bond {name}: member {who}: LACP {} ({why})",
