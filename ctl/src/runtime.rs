@@ -41,6 +41,16 @@ pub enum RuntimeCommand {
         /// The hash basis (0 when not given).
         basis: u32,
     },
+    /// `bond/events [BOND]`: the bonds' last recorded events.
+    BondEvents {
+        /// The bond port, or every bond.
+        bond: Option<String>,
+    },
+    /// `lacp/events [BOND]`: the LACP machines' last recorded events.
+    LacpEvents {
+        /// The bond port, or every bond running LACP.
+        bond: Option<String>,
+    },
     /// `lacp/show [BOND]`.
     LacpShow {
         /// The bond port, or every bond running LACP.
@@ -237,6 +247,12 @@ pub fn parse(db: &Db, cmd: &Command) -> Result<RuntimeCommand, String> {
             }
         }
         "bond/hash" => bond_hash(cmd)?,
+        "bond/events" => RuntimeCommand::BondEvents {
+            bond: opt_arg(0).map(|b| bond(db, &b, false)).transpose()?,
+        },
+        "lacp/events" => RuntimeCommand::LacpEvents {
+            bond: opt_arg(0).map(|b| bond(db, &b, true)).transpose()?,
+        },
         "lacp/show" => RuntimeCommand::LacpShow {
             bond: opt_arg(0).map(|b| bond(db, &b, true)).transpose()?,
         },

@@ -1094,3 +1094,188 @@ fn fdb_show_matches_real_ovs_output() {
 ";
     assert_lines(&fdb_show(&rows).text, ovs);
 }
+
+// ---- bond/events, lacp/events ---------------------------------------------
+
+mod events {
+    use super::*;
+    use ctl::appctl::events::{BondEventJson, EventsJson, LacpEventJson};
+    use ctl::appctl::{bond_events, lacp_events, EventsInput};
+    use datapath::bond::{BondRecord, Cause};
+    use datapath::history::Stamped;
+    use datapath::lacp::{LacpMemberState, LacpRecord};
+    use datapath::time::Millis;
+
+    /// 2026-05-01T12:00:00.000Z.
+    const EPOCH_MS: u64 = 1_777_636_800_000;
+
+    fn names() -> Vec<MemberName> {
+        vec![
+            MemberName {
+                id: 1,
+                name: "a0".into(),
+            },
+            MemberName {
+                id: 2,
+                name: "a1".into(),
+            },
+        ]
+    }
+
+    fn stamped<T>(seq: u64, at: u64, event: T) -> Stamped<T> {
+        Stamped {
+            seq,
+            at: Millis(at),
+            event,
+        }
+    }
+
+    fn bond_history() -> EventsInput<BondRecord> {
+        EventsInput {
+            name: "bond0".into(),
+            members: names(),
+            recorded: 1_204,
+            events: vec![
+                stamped(
+                    1_200,
+                    12_345,
+                    BondRecord::Member {
+                        member: 1,
+                        enabled: false,
+                        cause: Cause::Carrier,
+                    },
+                ),
+                stamped(
+                    1_201,
+                    12_345,
+                    BondRecord::Active {
+                        from: Some(1),
+                        to: Some(2),
+                    },
+                ),
+                stamped(
+                    1_202,
+                    22_222,
+                    BondRecord::Rebalance {
+                        bucket: 17,
+                        from: 2,
+                        to: 9,
+                        load_bytes: 20_480,
+                    },
+                ),
+                stamped(
+                    1_203,
+                    30_000,
+                    BondRecord::Carrying {
+                        from: Carrying::Normal(BondMode::BalanceTcp),
+                        to: Carrying::FallbackActiveBackup,
+                        cause: Cause::Fallback,
+                    },
+                ),
+            ],
+        }
+    }
+
+    fn lacp_history() -> EventsInput<LacpRecord> {
+        let state = |rx, mux, enabled| LacpMemberState { rx, mux, enabled };
+        EventsInput {
+            name: "bond0".into(),
+            members: names(),
+            recorded: 1,
+            events: vec![stamped(
+                0,
+                12_342,
+                LacpRecord {
+                    member: 1,
+                    from: state(RxState::Current, MuxState::Distributing, true),
+                    to: state(RxState::Current, MuxState::Attached, false),
+                    cause: LacpCause::PartnerOutOfSync,
+                    partner: LacpInfo {
+                        state: LacpState::ACTIVITY | LacpState::AGGREGATION,
+                        ..linux(7)
+                    },
+                },
+            )],
+        }
+    }
+
+    #[test]
+    fn bond_events_text() {
+        let empty = EventsInput {
+            name: "bond1".into(),
+            members: Vec::new(),
+            recorded: 0,
+            events: Vec::new(),
+        };
+        let out = bond_events(EPOCH_MS, &[bond_history(), empty]);
+        assert_lines(
+            &out.text,
+            "\
+---- bond0 (4 of 1204 events, 1200 oldest dropped) ----
+2026-05-01T12:00:12.345Z 12.345s #1200 member a0: enabled -> disabled (carrier)
+2026-05-01T12:00:12.345Z 12.345s #1201 active member: a0 -> a1
+2026-05-01T12:00:22.222Z 22.222s #1202 rebalance: hash 17 from a1 to 9 (20480 bytes)
+2026-05-01T12:00:30.000Z 30.000s #1203 carrying: balance-tcp -> lacp-fallback-active-backup (lacp-fallback-ab)
+
+---- bond1 (0 events) ----
+",
+        );
+    }
+
+    #[test]
+    fn bond_events_json() {
+        let out = bond_events(EPOCH_MS, &[bond_history()]);
+        let j: EventsJson<BondEventJson> = round_trip(&out);
+        let b = &j.bonds[0];
+        assert_eq!((b.recorded, b.dropped, b.events.len()), (1_204, 1_200, 4));
+        let v = out.json.unwrap();
+        assert_eq!(
+            v["bonds"][0]["events"][0],
+            json!({
+                "seq": 1200, "monotonic_ms": 12345, "wall_ms": EPOCH_MS + 12_345,
+                "wall_time": "2026-05-01T12:00:12.345Z", "kind": "member", "member": "a0",
+                "from": "enabled", "to": "disabled", "cause": "carrier",
+                "bucket": null, "load_bytes": null
+            })
+        );
+        assert_eq!(
+            v["bonds"][0]["events"][2],
+            json!({
+                "seq": 1202, "monotonic_ms": 22222, "wall_ms": EPOCH_MS + 22_222,
+                "wall_time": "2026-05-01T12:00:22.222Z", "kind": "rebalance", "member": null,
+                "from": "a1", "to": "9", "cause": "rebalance",
+                "bucket": 17, "load_bytes": 20480
+            })
+        );
+        assert_eq!(v["bonds"][0]["events"][1]["cause"], Value::Null);
+        assert_eq!(v["bonds"][0]["events"][3]["cause"], "fallback");
+    }
+
+    #[test]
+    fn lacp_events_text_and_json() {
+        let out = lacp_events(EPOCH_MS, &[lacp_history()]);
+        assert_lines(
+            &out.text,
+            "\
+---- bond0 LACP (1 events) ----
+2026-05-01T12:00:12.342Z 12.342s #0 member a0: current/distributing/enabled -> current/attached/disabled (partner out of sync); partner 52:54:00:12:34:56 key 15 port 7 state activity,aggregation
+",
+        );
+        let j: EventsJson<LacpEventJson> = round_trip(&out);
+        assert_eq!(j.bonds[0].events[0].cause, "partner_out_of_sync");
+        let v = out.json.unwrap();
+        let e = &v["bonds"][0]["events"][0];
+        assert_eq!(
+            e["from"],
+            json!({"rx_state": "current", "mux_state": "distributing", "enabled": true})
+        );
+        assert_eq!(
+            e["to"],
+            json!({"rx_state": "current", "mux_state": "attached", "enabled": false})
+        );
+        assert_eq!(e["partner"]["key"], 15);
+        assert_eq!(e["partner"]["state"], json!(["activity", "aggregation"]));
+        assert_eq!(e["member"], "a0");
+        assert_eq!(e["wall_time"], "2026-05-01T12:00:12.342Z");
+    }
+}

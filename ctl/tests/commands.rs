@@ -490,6 +490,25 @@ fn runtime_commands_are_checked_and_returned_in_order() {
             },
         ]
     );
+    // The event histories: every bond, or one.
+    let out = run(&db, &env, "vsctl bond/events -- lacp/events bond0").unwrap();
+    assert_eq!(
+        out.runtime,
+        vec![
+            RuntimeCommand::BondEvents { bond: None },
+            RuntimeCommand::LacpEvents {
+                bond: Some("bond0".into())
+            },
+        ]
+    );
+    assert_eq!(
+        err(&db, &env, "vsctl bond/events vm1"),
+        "port vm1 is not a bond"
+    );
+    assert_eq!(
+        err(&db, &env, "vsctl bond/events nope"),
+        "no bond named nope"
+    );
     // lacp/show on a bond without LACP is refused.
     let mut db2 = db.clone();
     ok(&mut db2, &env, "vsctl set port bond0 lacp=off");
@@ -497,6 +516,11 @@ fn runtime_commands_are_checked_and_returned_in_order() {
         err(&db2, &env, "vsctl lacp/show bond0"),
         "bond bond0 does not run LACP (lacp=off)"
     );
+    assert_eq!(
+        err(&db2, &env, "vsctl lacp/events bond0"),
+        "bond bond0 does not run LACP (lacp=off)"
+    );
+    assert!(run(&db2, &env, "vsctl bond/events bond0").is_ok());
 }
 
 #[test]

@@ -3,9 +3,11 @@
 //! The control thread reads `Instant`; PMD threads read the TSC once per
 //! polling iteration. Both give [`Millis`] since the daemon started, so the
 //! MAC table's timestamps (written by PMDs) and its aging (run by the
-//! control thread) agree.
+//! control thread) agree. The wall clock is read once, with the epoch:
+//! [`Clock::wall_epoch_ms`] turns the machines' monotonic times (the
+//! bond and LACP event histories) into wall-clock times.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use datapath::time::Millis;
 
@@ -13,6 +15,8 @@ use datapath::time::Millis;
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     start: Instant,
+    /// The wall clock at `start`, in Unix milliseconds.
+    wall_epoch_ms: u64,
     /// TSC reading at `tsc_base_ms` after `start` (set when EAL is up).
     tsc0: u64,
     tsc_base_ms: u64,
@@ -23,8 +27,11 @@ pub struct Clock {
 impl Clock {
     /// A clock whose epoch is now.
     pub fn new() -> Clock {
+        let start = Instant::now();
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH);
         Clock {
-            start: Instant::now(),
+            start,
+            wall_epoch_ms: wall.map_or(0, |d| d.as_millis() as u64),
             tsc0: 0,
             tsc_base_ms: 0,
             ms_per_cycle_q128: 0,
@@ -42,6 +49,13 @@ impl Clock {
             ms_per_cycle_q128: u128::MAX / u128::from(cycles_per_ms) + 1,
             ..self
         }
+    }
+
+    /// The wall clock (Unix milliseconds) at monotonic time 0: wall time
+    /// of monotonic `t` is this plus `t` (later steps of the wall clock
+    /// are not followed).
+    pub fn wall_epoch_ms(&self) -> u64 {
+        self.wall_epoch_ms
     }
 
     /// Now, for the control thread.
@@ -79,6 +93,10 @@ mod tests {
         let base = c.at_tsc(1_000_000).0;
         assert_eq!(c.at_tsc(1_000_000 + 2_000_000 * 1500).0, base + 1500);
         assert!(c.now().0 >= base);
+        // The wall epoch survives calibration and is about now.
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let epoch = c.wall_epoch_ms();
+        assert!(epoch <= wall.as_millis() as u64 && epoch + 60_000 > wall.as_millis() as u64);
     }
 
     #[test]

@@ -141,7 +141,7 @@ impl From<&LacpInfo> for LacpInfoJson {
     }
 }
 
-fn state_words(s: LacpState) -> impl Iterator<Item = &'static str> {
+pub(super) fn state_words(s: LacpState) -> impl Iterator<Item = &'static str> {
     LacpState::NAMED
         .into_iter()
         .filter(move |(flag, _)| s.contains(*flag))

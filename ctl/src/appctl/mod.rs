@@ -13,6 +13,7 @@
 //! | `bond/show` | [`bond_show`] | `ofproto/bond.c`, `bond_print_details` (text from [`datapath::bond::BondStatus::format`]) |
 //! | `bond/set-active-member`, `bond/enable-member`, `bond/disable-member` | [`bond_reply`] | `ofproto/bond.c`, `bond_unixctl_set_active_member`, `enable_member` |
 //! | `bond/hash` | [`bond_hash`] | `ofproto/bond.c`, `bond_unixctl_hash` |
+//! | `bond/events`, `lacp/events` | [`bond_events`], [`lacp_events`] | none: rvswitch's own (see [`events`]) |
 //! | `fdb/show` | [`fdb_show`] | `ofproto/ofproto-dpif.c`, `ofproto_unixctl_fdb_show` |
 //! | `dpif-netdev/pmd-stats-show` | [`pmd_stats_show`] | `lib/dpif-netdev.c`, `pmd_info_show_stats` |
 //! | `dpif-netdev/pmd-rxq-show` | [`pmd_rxq_show`] | `lib/dpif-netdev.c`, `pmd_info_show_rxq` |
@@ -103,6 +104,9 @@
 //!                          "load_bytes", "hashes": [{"hash", "load_bytes", "load_kb"}]}]}]}
 //! ```
 //!
+//! `bond/events` ([`events::EventsJson`] of [`events::BondEventJson`]) and
+//! `lacp/events` (of [`events::LacpEventJson`]): see `docs/architecture.md`.
+//!
 //! `bond/set-active-member`, `bond/enable-member`, `bond/disable-member`:
 //! `{"result": "done"|"no change"|"enabled"|"disabled"}`; `bond/hash`:
 //! `{"hash": u8}`.
@@ -131,11 +135,13 @@
 
 pub mod bond;
 pub mod dpif_netdev;
+pub mod events;
 pub mod fdb;
 pub mod lacp;
 
 pub use bond::{bond_hash, bond_reply, bond_show, BondMemberInfo, BondShowInput};
 pub use dpif_netdev::{pmd_rxq_show, pmd_stats_show, PmdRxqInput, PmdStatsInput, RxqInput};
+pub use events::{bond_events, lacp_events, EventsInput};
 pub use fdb::{fdb_show, FdbRow};
 pub use lacp::{lacp_show, lacp_show_stats, LacpShowInput, MemberName};
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use ctl::runtime::MemberAction;
 use datapath::bond::{Bond, BondActions, BondConfig, RESTORE_WINDOW_MS};
+use datapath::history::History;
 use datapath::lacp::{Lacp, LacpActions, LacpConfig, LacpSaved, MemberConfig, MemberId};
 use datapath::pipeline::BucketLoads;
 use datapath::time::Millis;
@@ -128,6 +129,26 @@ impl BondRt {
             cfg,
             lcfg,
             pending: None,
+        }
+    }
+
+    /// Keep the event histories of `old`, the machines these replace (a
+    /// bond rebuilt for a new mode or LACP on/off), with this one's own
+    /// events after them.
+    pub(super) fn inherit_history(&mut self, old: &mut BondRt) {
+        fn join<T: Copy>(old: History<T>, new: &History<T>) -> History<T> {
+            let mut h = old;
+            for e in new.iter() {
+                h.push(e.at, e.event);
+            }
+            h
+        }
+        let h = old.bond.replace_history(History::new());
+        let h = join(h, self.bond.history());
+        self.bond.replace_history(h);
+        if let (Some(l), Some(o)) = (self.lacp.as_mut(), old.lacp.as_mut()) {
+            let h = join(o.replace_history(History::new()), l.history());
+            l.replace_history(h);
         }
     }
 

@@ -148,6 +148,9 @@ impl Bonds {
             if let Some(why) = rebuild {
                 let n = members.len();
                 let mut rt = BondRt::new(cfg, lcfg, members, &carrier, slots, now);
+                if let Some(old) = self.map.get_mut(&port.name) {
+                    rt.inherit_history(old);
+                }
                 crate::info!("bond {}: {why} ({n} members)", port.name);
                 if let Some(saved) = self.saved.remove(&port.name) {
                     let (l, b) = rt.resume(&port.name, &saved, now);

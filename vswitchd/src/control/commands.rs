@@ -1,5 +1,6 @@
 //! The runtime commands OVS puts in ovs-appctl (`bond/show`, `bond/hash`, `lacp/show`,
-//! `fdb/*`, `dpif-netdev/pmd-*`, `memory/show`), carried out against the
+//! `fdb/*`, `dpif-netdev/pmd-*`, `memory/show`) and rvswitch's
+//! `bond/events`, `lacp/events`, carried out against the
 //! read-only [`Live`] view; `ctl::appctl` formats the answers.
 
 use ctl::runtime::{RuntimeCommand, RuntimeOutput};
@@ -41,6 +42,14 @@ pub fn run(live: &Live<'_>, cmd: &RuntimeCommand, now: Millis) -> Result<Runtime
         RuntimeCommand::BondMember { .. } => {
             Err("bond member commands change the bond; the control thread runs them".into())
         }
+        RuntimeCommand::BondEvents { bond } => Ok(ctl::appctl::bond_events(
+            live.wall_epoch_ms,
+            &live.bond_events(bond.as_deref()),
+        )),
+        RuntimeCommand::LacpEvents { bond } => Ok(ctl::appctl::lacp_events(
+            live.wall_epoch_ms,
+            &live.lacp_events(bond.as_deref()),
+        )),
         RuntimeCommand::LacpShow { bond } => {
             Ok(ctl::appctl::lacp_show(&live.lacp_inputs(bond.as_deref())))
         }

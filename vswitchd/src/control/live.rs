@@ -6,15 +6,19 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
 
 use ctl::appctl::{
-    BondMemberInfo, BondShowInput, FdbRow, LacpShowInput, MemberName, PmdRxqInput, PmdStatsInput,
-    RxqInput,
+    BondMemberInfo, BondShowInput, EventsInput, FdbRow, LacpShowInput, MemberName, PmdRxqInput,
+    PmdStatsInput, RxqInput,
 };
 use ctl::db::Db;
 use ctl::env::{GlobalRuntime, InterfaceRuntime, PortRuntime};
+use datapath::bond::BondRecord;
 use datapath::counters::{Counter, PmdCounter, PmdCounts};
+use datapath::history::History;
+use datapath::lacp::LacpRecord;
 use datapath::time::Millis;
 use datapath::wire::MacAddr;
 
+use super::bond_rt::BondRt;
 use super::bonds::Bonds;
 use super::bridges::Bridges;
 use super::devices::Devices;
@@ -36,6 +40,26 @@ pub struct Live<'a> {
     pub bonds: &'a Bonds,
     /// `pmd-stats-clear` baselines.
     pub baselines: &'a PmdBaselines,
+    /// The wall clock (Unix ms) at monotonic time 0.
+    pub wall_epoch_ms: u64,
+}
+
+fn events_input<T: Copy>(name: &str, b: &BondRt, h: &History<T>) -> EventsInput<T> {
+    EventsInput {
+        name: name.to_string(),
+        members: member_names(b),
+        recorded: h.total(),
+        events: h.iter().copied().collect(),
+    }
+}
+
+fn member_names(b: &BondRt) -> Vec<MemberName> {
+    b.members()
+        .map(|(id, m)| MemberName {
+            id,
+            name: m.to_string(),
+        })
+        .collect()
 }
 
 pub(super) fn numa_of(core: usize) -> i32 {
@@ -216,16 +240,28 @@ impl Live<'_> {
             .filter_map(|(name, b)| {
                 Some(LacpShowInput {
                     name: name.clone(),
-                    members: b
-                        .members()
-                        .map(|(id, m)| MemberName {
-                            id,
-                            name: m.to_string(),
-                        })
-                        .collect(),
+                    members: member_names(b),
                     status: b.lacp()?.status(),
                 })
             })
+            .collect()
+    }
+
+    /// Inputs for `bond/events`.
+    pub fn bond_events(&self, only: Option<&str>) -> Vec<EventsInput<BondRecord>> {
+        self.bonds
+            .iter()
+            .filter(|(n, _)| only.is_none_or(|o| o == *n))
+            .map(|(name, b)| events_input(name, b, b.bond().history()))
+            .collect()
+    }
+
+    /// Inputs for `lacp/events` (bonds running LACP).
+    pub fn lacp_events(&self, only: Option<&str>) -> Vec<EventsInput<LacpRecord>> {
+        self.bonds
+            .iter()
+            .filter(|(n, _)| only.is_none_or(|o| o == *n))
+            .filter_map(|(name, b)| Some(events_input(name, b, b.lacp()?.history())))
             .collect()
     }
 

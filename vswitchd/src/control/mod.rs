@@ -121,6 +121,7 @@ impl Control {
             bridges: &self.bridges,
             bonds: &self.bonds,
             baselines: &self.baselines,
+            wall_epoch_ms: self.clock.wall_epoch_ms(),
         }
     }
 
