@@ -6,7 +6,8 @@
 //! since the daemon started) and the wall-clock time the daemon derives
 //! from it (`wall_epoch_ms`: the wall clock, in Unix milliseconds, at
 //! monotonic time 0). Causes are worded by the machines' own types
-//! ([`Cause`], [`LacpCause`]): the same words as the daemon's log lines.
+//! ([`datapath::bond::Cause`], [`datapath::lacp::LacpCause`]): the same
+//! words as the daemon's log lines.
 //!
 //! ```text
 //! ---- bond0 (3 events) ----

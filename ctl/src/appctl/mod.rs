@@ -46,7 +46,8 @@
 //! - `bond/show`: see [`datapath::bond::BondStatus::format`] (no
 //!   recirculation, `lb_output` or `all members active` lines; an extra
 //!   `bond is down:` / `lacp fallback:` line when it applies; per member
-//!   `link failure count: N`, `last link change: N ms ago` and, while
+//!   `link failure count: N`, with LACP `lacp failure count: N`,
+//!   `last link change: N ms ago` and, while
 //!   held, `disabled by bond/disable-member`).
 //! - `bond/hash`: rvswitch's balance-slb hash, not OVS's `hash_mac()`:
 //!   the same MAC gives a different bucket than OVS prints (the one
@@ -99,6 +100,7 @@
 //!             "active_member": string|null, "active_member_mac",
 //!             "members": [{"name", "mac", "enabled", "active", "may_enable", "carrier",
 //!                          "admin_up", "lacp_enabled", "held_down", "link_failures",
+//!                          "lacp_failures",
 //!                          "last_link_change_ms": u64|null,
 //!                          "pending": {"delay": "updelay"|"downdelay", "expires_in_ms"}|null,
 //!                          "load_bytes", "hashes": [{"hash", "load_bytes", "load_kb"}]}]}]}

@@ -79,8 +79,9 @@
 //! `bond/disable-member` are [`Bond::set_active_member`] and
 //! [`Bond::set_member_enabled`] (see `bond/commands.rs`). Each member
 //! counts its link failures (carrier up → down as the bond acts on it, so
-//! in miimon mode only the polled ones) and remembers when its carrier
-//! last changed, for `bond/show`.
+//! in miimon mode only the polled ones) and its LACP failures, and
+//! remembers when its carrier last changed, for `bond/show`. Every call
+//! records its changes in the bond's event history (`bond/history.rs`).
 //!
 //! # Learning packets
 //! [`learning_packets`] composes the RARPs OVS sends when

@@ -65,7 +65,8 @@ pub enum LacpCause {
     PartnerOutOfSync,
     /// The partner is in sync but not collecting.
     PartnerNotCollecting,
-    /// On its way (aggregate wait, waiting for the partner's flags).
+    /// On its way: the mux machine moved towards distributing (or waits
+    /// for the partner's flags), not there yet.
     Negotiating,
 }
 
@@ -139,6 +140,8 @@ impl LacpCause {
             _ if from.rx == RxState::PortDisabled => LacpCause::LinkUp,
             _ if changed => LacpCause::PartnerChanged,
             _ if m.resume.is_some() => LacpCause::Resuming,
+            // Moving on towards distributing: progress, not a failure.
+            _ if now.mux > from.mux => LacpCause::Negotiating,
             RxState::Expired => LacpCause::Timeout,
             RxState::Defaulted => LacpCause::Defaulted,
             RxState::Current if !m.selected => LacpCause::NotSelected,

@@ -32,6 +32,14 @@ fn negotiation_is_recorded_up_to_in_sync() {
     assert!(h.iter().all(|r| r.from != r.to), "{h:?}");
     // Records chain: each starts where the previous one ended.
     assert!(h.windows(2).all(|w| w[0].to == w[1].from), "{h:?}");
+    // On the way up, every step is negotiation, none a failure.
+    let (last, steps) = h.split_last().unwrap();
+    assert_eq!(last.cause, LacpCause::InSync);
+    assert!(!steps.is_empty());
+    assert!(
+        steps.iter().all(|r| r.cause == LacpCause::Negotiating),
+        "{h:?}"
+    );
 }
 
 #[test]
