@@ -19,6 +19,8 @@
 //! - [`counters`]: named per-interface counters.
 //! - [`pipeline`]: the burst pipeline.
 //! - [`qos`]: QoS settings (rates the ports' traffic must keep).
+//! - [`rxq_sched`]: which PMD core polls which receive queue (OVS's
+//!   `pmd-rxq-affinity`, `pmd-rxq-assign`, `pmd-rxq-isolate`, NUMA).
 //! - [`spelling`]: enums with one OVS spelling per variant ([`spelled_enum!`]).
 //! - [`testkit`]: a one-bridge in-memory switch and frame builders for tests
 //!   and benchmarks.
@@ -33,6 +35,7 @@ pub mod mem;
 pub mod packet;
 pub mod pipeline;
 pub mod qos;
+pub mod rxq_sched;
 pub mod spelling;
 pub mod testkit;
 pub mod time;
