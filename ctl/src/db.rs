@@ -19,6 +19,8 @@ use datapath::bond::BondConfig;
 pub use datapath::bond::{BondMode, DetectMode};
 use datapath::lacp::{LacpConfig, MemberConfig};
 pub use datapath::lacp::{LacpMode, LacpTime};
+use datapath::rxq_sched::parse_affinity;
+pub use datapath::rxq_sched::{RxqAssign, Settings as RxqSettings};
 use datapath::vlan::{PortVlan, VlanConfigError, VlanMode, VlanSet};
 use datapath::wire::MacAddr;
 use serde::{Deserialize, Serialize};
@@ -493,6 +495,19 @@ impl Db {
             .map(String::as_str)
             == Some("true")
     }
+
+    /// `other_config:pmd-rxq-assign` and `pmd-rxq-isolate` (defaults
+    /// `cycles` and `true`, as in OVS).
+    pub fn rxq_settings(&self) -> RxqSettings {
+        let m = &self.other_config;
+        RxqSettings {
+            assign: m
+                .get("pmd-rxq-assign")
+                .and_then(|v| RxqAssign::from_name(v))
+                .unwrap_or_default(),
+            isolate: m.get("pmd-rxq-isolate").map(String::as_str) != Some("false"),
+        }
+    }
 }
 
 /// Parse a hexadecimal CPU mask (`0x33`, `33`, `0X3f`) into CPU numbers,
@@ -772,6 +787,15 @@ impl Interface {
     /// `options:vhost-server-path`.
     pub fn vhost_server_path(&self) -> Option<&str> {
         self.options.get("vhost-server-path").map(String::as_str)
+    }
+
+    /// `other_config:pmd-rxq-affinity` as (queue, core) pairs; nothing
+    /// when unset or not valid (validation refuses that).
+    pub fn rxq_affinity(&self) -> Vec<(u16, u32)> {
+        self.other_config
+            .get("pmd-rxq-affinity")
+            .and_then(|v| parse_affinity(v).ok())
+            .unwrap_or_default()
     }
 
     /// `options:n_rxq` (default 1).

@@ -95,8 +95,6 @@ const GLOBAL: &[NotImplemented] = &[
         &["false"],
         "no postcopy live migration of vhost-user guests",
     ),
-    ni(&["pmd-rxq-assign"], &["roundrobin"], "receive queues are placed round-robin over the PMD cores"),
-    ni(&["pmd-rxq-isolate"], &["true"], "no receive queue is pinned to a PMD core"),
     ni(
         &[
             "pmd-auto-lb",
@@ -225,11 +223,6 @@ const PORT: &[NotImplemented] = &[
 /// `Interface` `other_config`.
 const INTERFACE: &[NotImplemented] = &[
     ni(
-        &["pmd-rxq-affinity"],
-        &[],
-        "receive queues are placed round-robin over the PMD cores; pinning them is not implemented",
-    ),
-    ni(
         &["tx-steering"],
         &["thread"],
         "each PMD thread has its own transmit queue",
@@ -329,19 +322,20 @@ mod tests {
             "interface d0: ",
             INTERFACE,
             None,
-            &map(&[("pmd-rxq-affinity", "0:1")]),
+            &map(&[("tx-steering", "hash")]),
         )
         .unwrap_err();
-        assert!(e.starts_with(
-            "interface d0: other_config:pmd-rxq-affinity is not supported by rvswitch ("
-        ));
+        assert!(
+            e.starts_with("interface d0: other_config:tx-steering is not supported by rvswitch (")
+        );
     }
 
     #[test]
     fn what_rvswitch_does_anyway_and_unknown_keys_are_accepted() {
         for kv in [
             ("hw-offload", "false"),
-            ("pmd-rxq-assign", "roundrobin"),
+            ("pmd-rxq-assign", "group"),
+            ("pmd-rxq-isolate", "false"),
             ("my-own-key", "x"),
             ("dpdk-init", "true"),
         ] {

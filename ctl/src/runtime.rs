@@ -109,6 +109,9 @@ pub enum RuntimeCommand {
         /// One PMD core, or all.
         pmd: Option<u32>,
     },
+    /// `dpif-netdev/pmd-rxq-rebalance [DP]`: place the receive queues
+    /// again with the cycles measured over the last minute.
+    PmdRxqRebalance,
 }
 
 /// What `RuntimeCommand::BondMember` does to the member.
@@ -207,6 +210,10 @@ fn bond_hash(cmd: &Command) -> Result<RuntimeCommand, String> {
     Ok(RuntimeCommand::BondHash { mac, vlan, basis })
 }
 
+/// The name of rvswitch's one datapath, as OVS names its userspace one
+/// (`dpif-netdev/pmd-rxq-rebalance [DP]`).
+pub const DATAPATH_NAME: &str = "ovs-netdev";
+
 fn pmd_arg(cmd: &Command) -> Result<Option<u32>, String> {
     match cmd.args.as_slice() {
         [] => Ok(None),
@@ -293,6 +300,11 @@ pub fn parse(db: &Db, cmd: &Command) -> Result<RuntimeCommand, String> {
         "dpif-netdev/pmd-stats-show" => RuntimeCommand::PmdStatsShow { pmd: pmd_arg(cmd)? },
         "dpif-netdev/pmd-stats-clear" => RuntimeCommand::PmdStatsClear { pmd: pmd_arg(cmd)? },
         "dpif-netdev/pmd-rxq-show" => RuntimeCommand::PmdRxqShow { pmd: pmd_arg(cmd)? },
+        "dpif-netdev/pmd-rxq-rebalance" => match opt_arg(0).as_deref() {
+            // The one datapath, named as OVS names its userspace one.
+            None | Some(DATAPATH_NAME) => RuntimeCommand::PmdRxqRebalance,
+            Some(_) => return Err("please specify an existing datapath".into()),
+        },
         "memory/show" => RuntimeCommand::MemoryShow,
         other => return Err(format!("unknown command '{other}'; use --help for help")),
     })

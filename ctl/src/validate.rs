@@ -11,10 +11,12 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use datapath::rxq_sched::parse_affinity;
 use datapath::wire::MacAddr;
 
 use crate::db::{
-    parse_cpu_mask, Bridge, Db, IfaceType, Interface, LacpMode, Port, StrMap, MAX_NAME_LEN,
+    parse_cpu_mask, Bridge, Db, IfaceType, Interface, LacpMode, Port, RxqAssign, StrMap,
+    MAX_NAME_LEN,
 };
 use crate::env::{normalize_pci, Env};
 use crate::value::parse_i64;
@@ -112,6 +114,14 @@ fn check_globals(db: &Db) -> Result<(), String> {
     one_of(m, "vhost-iommu-support", &["true", "false"], "")?;
     crate::vhost_sock::check_syntax(db)?;
     crate::metrics::listen_addr(m)?;
+    one_of(m, "pmd-rxq-assign", RxqAssign::NAMES, "")?;
+    one_of(m, "pmd-rxq-isolate", &["true", "false"], "")?;
+    if !db.rxq_settings().isolate && db.rxq_settings().assign != RxqAssign::Group {
+        return Err(format!(
+            "other_config:pmd-rxq-isolate=false needs other_config:pmd-rxq-assign=group (with {}, a core with a pinned receive queue polls no other, as in OVS)",
+            db.rxq_settings().assign
+        ));
+    }
     if let Some(v) = m.get("dpdk-socket-mem") {
         if v.is_empty() || !v.split(',').all(|x| parse_i64(x).is_some_and(|n| n >= 0)) {
             return Err(format!(
@@ -291,6 +301,10 @@ fn check_interface(iface: &Interface) -> Result<(), String> {
     int_in(m, "lacp-port-id", 1, 65535, &what)?;
     int_in(m, "lacp-port-priority", 1, 65535, &what)?;
     int_in(m, "lacp-aggregation-key", 1, 65535, &what)?;
+    if let Some(v) = m.get("pmd-rxq-affinity") {
+        parse_affinity(v)
+            .map_err(|e| format!("{what}other_config:pmd-rxq-affinity=\"{v}\": {e}"))?;
+    }
     Ok(())
 }
 

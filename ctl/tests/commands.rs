@@ -442,6 +442,64 @@ fn json_output() {
 }
 
 #[test]
+fn rxq_placement_settings_are_honoured_keys() {
+    let (mut db, env) = setup();
+    assert_eq!(
+        db.rxq_settings(),
+        ctl::db::RxqSettings {
+            assign: ctl::db::RxqAssign::Cycles,
+            isolate: true
+        }
+    );
+    ok(
+        &mut db,
+        &env,
+        "vsctl set Open_vSwitch . other_config:pmd-rxq-assign=group other_config:pmd-rxq-isolate=false -- set interface dpdk0 options:n_rxq=4 other_config:pmd-rxq-affinity=\"0:3,1:7,3:8\"",
+    );
+    assert_eq!(
+        db.rxq_settings(),
+        ctl::db::RxqSettings {
+            assign: ctl::db::RxqAssign::Group,
+            isolate: false
+        }
+    );
+    let (_, _, i) = db.interface("dpdk0").unwrap();
+    assert_eq!(i.rxq_affinity(), vec![(0, 3), (1, 7), (3, 8)]);
+    // Back to isolation before leaving group, as OVS requires.
+    ok(
+        &mut db,
+        &env,
+        "vsctl remove Open_vSwitch . other_config pmd-rxq-isolate -- set Open_vSwitch . other_config:pmd-rxq-assign=roundrobin",
+    );
+    assert_eq!(db.rxq_settings().assign, ctl::db::RxqAssign::RoundRobin);
+    // Leaving group while isolation is off is refused.
+    ok(
+        &mut db,
+        &env,
+        "vsctl set Open_vSwitch . other_config:pmd-rxq-assign=group other_config:pmd-rxq-isolate=false",
+    );
+    let e = err(
+        &db,
+        &env,
+        "vsctl set Open_vSwitch . other_config:pmd-rxq-assign=cycles",
+    );
+    assert!(e.contains("pmd-rxq-isolate=false needs"), "{e}");
+    let out = run(
+        &db,
+        &env,
+        "vsctl dpif-netdev/pmd-rxq-rebalance -- dpif-netdev/pmd-rxq-rebalance ovs-netdev",
+    )
+    .unwrap();
+    assert_eq!(
+        out.runtime,
+        vec![
+            RuntimeCommand::PmdRxqRebalance,
+            RuntimeCommand::PmdRxqRebalance
+        ]
+    );
+}
+
+#[test]
 fn runtime_commands_are_checked_and_returned_in_order() {
     let (db, env) = setup();
     let out = run(

@@ -83,7 +83,18 @@ const BAD: &[(&str, &[&str])] = &[
     // OVS keys rvswitch does not implement
     ("set open_vswitch . other_config:pmd-auto-lb=true", &["other_config:pmd-auto-lb is not supported by rvswitch (no automatic PMD load balancing)"]),
     ("set open_vswitch . other_config:userspace-tso-enable=true", &["other_config:userspace-tso-enable is not supported by rvswitch ("]),
-    ("set interface dpdk0 other_config:pmd-rxq-affinity=0:1", &["interface dpdk0: other_config:pmd-rxq-affinity is not supported by rvswitch ("]),
+    ("set interface dpdk0 other_config:tx-steering=hash", &["interface dpdk0: other_config:tx-steering is not supported by rvswitch ("]),
+    // receive-queue placement
+    ("set interface dpdk0 other_config:pmd-rxq-affinity=0", &["interface dpdk0: other_config:pmd-rxq-affinity=\"0\": \"0\" is not QUEUE:CORE (such as 0:3,1:7)"]),
+    ("set interface dpdk0 other_config:pmd-rxq-affinity=0:x", &["other_config:pmd-rxq-affinity=\"0:x\"", "core id \"x\" is not a non-negative integer"]),
+    ("set interface dpdk0 other_config:pmd-rxq-affinity=-1:2", &["queue id \"-1\" is not a non-negative integer"]),
+    ("set interface dpdk0 other_config:pmd-rxq-affinity=\"0:1,0:2\"", &["queue 0 is pinned twice"]),
+    ("set interface dpdk0 other_config:pmd-rxq-affinity=70000:1", &["queue id is above 65535"]),
+    ("set open_vswitch . other_config:pmd-rxq-assign=random", &["other_config:pmd-rxq-assign=\"random\" is not valid (expected roundrobin or cycles or group)"]),
+    ("set open_vswitch . other_config:pmd-rxq-isolate=no", &["other_config:pmd-rxq-isolate=\"no\" is not valid (expected true or false)"]),
+    ("set open_vswitch . other_config:pmd-rxq-isolate=false", &["other_config:pmd-rxq-isolate=false needs other_config:pmd-rxq-assign=group (with cycles,"]),
+    ("set open_vswitch . other_config:pmd-rxq-isolate=false other_config:pmd-rxq-assign=roundrobin", &["pmd-rxq-isolate=false needs other_config:pmd-rxq-assign=group (with roundrobin,"]),
+    ("set open_vswitch . other_config:pmd-auto-lb-load-threshold=70", &["other_config:pmd-auto-lb-load-threshold is not supported by rvswitch (no automatic PMD load balancing)"]),
     ("set bridge ovsbr0 other_config:stp-priority=4096", &["bridge ovsbr0: other_config:stp-priority is not supported by rvswitch ("]),
     ("set port bond0 other_config:rstp-enable=true", &["port bond0: other_config:rstp-enable is not supported by rvswitch ("]),
     // interfaces, devices and paths
@@ -177,6 +188,8 @@ const BAD: &[(&str, &[&str])] = &[
     ("fdb/add ovsbr0 p1 300 52:54:00:00:00:01", &["bridge ovsbr0 has no port named p1"]),
     ("fdb/del ovsbr0 x 52:54:00:00:00:01", &["\"x\" is not a VLAN list"]),
     ("dpif-netdev/pmd-stats-show -pmd x", &["invalid PMD core \"x\""]),
+    ("dpif-netdev/pmd-rxq-rebalance nosuch", &["please specify an existing datapath"]),
+    ("dpif-netdev/pmd-rxq-rebalance ovs-netdev x", &["'dpif-netdev/pmd-rxq-rebalance' command takes at most 1 arguments"]),
 ];
 
 #[test]

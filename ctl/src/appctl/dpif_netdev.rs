@@ -331,6 +331,26 @@ pub fn pmd_rxq_show(window_secs: u32, pmds: &[PmdRxqInput]) -> RuntimeOutput {
     output(s, &json)
 }
 
+/// JSON form of `pmd-rxq-rebalance`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PmdRxqRebalanceJson {
+    /// Receive queues that changed PMD.
+    pub moved: usize,
+}
+
+/// `dpif-netdev/pmd-rxq-rebalance`: OVS's reply. rvswitch places the
+/// queues before answering; `moved` (JSON only) says how many changed PMD.
+///
+/// ```text
+/// pmd rxq rebalance requested.
+/// ```
+pub fn pmd_rxq_rebalance(moved: usize) -> RuntimeOutput {
+    output(
+        "pmd rxq rebalance requested.\n".to_string(),
+        &PmdRxqRebalanceJson { moved },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +388,13 @@ mod tests {
             u64::MAX as f64,
             u64::MAX
         )));
+    }
+
+    #[test]
+    fn rebalance_replies_as_ovs() {
+        let out = pmd_rxq_rebalance(2);
+        assert_eq!(out.text, "pmd rxq rebalance requested.\n");
+        assert_eq!(out.json, Some(serde_json::json!({ "moved": 2 })));
     }
 
     #[test]

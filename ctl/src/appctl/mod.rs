@@ -17,6 +17,7 @@
 //! | `fdb/show` | [`fdb_show`] | `ofproto/ofproto-dpif.c`, `ofproto_unixctl_fdb_show` |
 //! | `dpif-netdev/pmd-stats-show` | [`pmd_stats_show`] | `lib/dpif-netdev.c`, `pmd_info_show_stats` |
 //! | `dpif-netdev/pmd-rxq-show` | [`pmd_rxq_show`] | `lib/dpif-netdev.c`, `pmd_info_show_rxq` |
+//! | `dpif-netdev/pmd-rxq-rebalance` | [`pmd_rxq_rebalance`] | `lib/dpif-netdev.c`, `dpif_netdev_pmd_rebalance` |
 //!
 //! # Where the text differs from OVS
 //!
@@ -134,6 +135,9 @@
 //!            "rxqs": [{"port", "queue_id", "enabled", "cycles", "pmd_usage_pct": u64|null}],
 //!            "overhead_pct": u64|null}]}
 //! ```
+//!
+//! `dpif-netdev/pmd-rxq-rebalance` ([`dpif_netdev::PmdRxqRebalanceJson`]):
+//! `{"moved"}` (queues that changed PMD).
 
 pub mod bond;
 pub mod dpif_netdev;
@@ -142,8 +146,10 @@ pub mod fdb;
 pub mod lacp;
 
 pub use bond::{bond_hash, bond_reply, bond_show, BondMemberInfo, BondShowInput};
-pub use dpif_netdev::{pmd_rxq_show, pmd_stats_show, PmdRxqInput, PmdStatsInput, RxqInput};
 pub use events::{bond_events, lacp_events, EventsInput};
+pub use dpif_netdev::{
+    pmd_rxq_rebalance, pmd_rxq_show, pmd_stats_show, PmdRxqInput, PmdStatsInput, RxqInput,
+};
 pub use fdb::{fdb_show, FdbRow};
 pub use lacp::{lacp_show, lacp_show_stats, LacpShowInput, MemberName};
 

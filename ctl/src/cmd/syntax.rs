@@ -209,6 +209,7 @@ pub static COMMANDS: &[Syntax] = &[
         Runtime
     ),
     syn!("dpif-netdev/pmd-rxq-show", 0, 2, "[-pmd CORE]", "", Runtime),
+    syn!("dpif-netdev/pmd-rxq-rebalance", 0, 1, "[DP]", "", Runtime),
     syn!("memory/show", 0, 0, "", "", Runtime),
 ];
 

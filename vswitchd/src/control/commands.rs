@@ -29,8 +29,9 @@ pub fn pmd_stats_clear(live: &Live<'_>, pmd: Option<u32>) -> Vec<(usize, PmdCoun
 }
 
 /// Carry out `cmd` (anything but `pmd-stats-clear`, which changes the
-/// daemon's baselines: see [`pmd_stats_clear`], and the bond member
-/// commands, which change a bond: `Bonds::member_command`).
+/// daemon's baselines: see [`pmd_stats_clear`], the bond member
+/// commands, which change a bond: `Bonds::member_command`, and
+/// `pmd-rxq-rebalance`, which moves queues: `Devices::rebalance_rxqs`).
 pub fn run(live: &Live<'_>, cmd: &RuntimeCommand, now: Millis) -> Result<RuntimeOutput, String> {
     match cmd {
         RuntimeCommand::BondShow { bond } => {
@@ -50,6 +51,9 @@ pub fn run(live: &Live<'_>, cmd: &RuntimeCommand, now: Millis) -> Result<Runtime
             live.wall_epoch_ms,
             &live.lacp_events(bond.as_deref()),
         )),
+        RuntimeCommand::PmdRxqRebalance => {
+            Err("pmd-rxq-rebalance moves receive queues; the control thread runs it".into())
+        }
         RuntimeCommand::LacpShow { bond } => {
             Ok(ctl::appctl::lacp_show(&live.lacp_inputs(bond.as_deref())))
         }
