@@ -71,6 +71,16 @@ pub enum Msg {
         /// Busy cycles spent on this queue (for `pmd-rxq-show`).
         cycles: Arc<AtomicU64>,
     },
+    /// Stop polling receive queue `queue` of interface `uid` and hand its
+    /// handle back (to move it to another PMD).
+    TakeRx {
+        /// Interface uid.
+        uid: u32,
+        /// Queue id.
+        queue: u16,
+        /// Gets the handle and its poll interval, `None` if not polled here.
+        ack: Sender<Option<(RxHandle, u32)>>,
+    },
     /// Stop polling every receive queue of interface `uid` (handles are dropped).
     RemoveRx {
         /// Interface uid.
@@ -166,6 +176,15 @@ impl PmdThread {
         let (t, r) = crossbeam::channel::bounded(1);
         self.send(Msg::Sync(t));
         r.recv_timeout(ACK_TIMEOUT).is_ok()
+    }
+
+    /// Stop polling queue `queue` of interface `uid` and take its handle
+    /// back (with its poll interval); `None` if this PMD did not poll it
+    /// or did not answer.
+    pub fn take_rx(&self, uid: u32, queue: u16) -> Option<(RxHandle, u32)> {
+        let (t, r) = crossbeam::channel::bounded(1);
+        self.send(Msg::TakeRx { uid, queue, ack: t });
+        r.recv_timeout(ACK_TIMEOUT).ok().flatten()
     }
 
     /// Stop the thread and take back its handles.
@@ -305,6 +324,17 @@ fn run(
                             every: every.max(1),
                             cycles,
                         });
+                    }
+                    Msg::TakeRx { uid, queue, ack } => {
+                        let got = st
+                            .rx
+                            .iter()
+                            .position(|e| e.uid == uid && e.queue == queue)
+                            .map(|i| {
+                                let e = st.rx.remove(i);
+                                (e.handle, e.every)
+                            });
+                        let _ = ack.send(got);
                     }
                     Msg::RemoveRx { uid } => st.rx.retain(|e| e.uid != uid),
                     Msg::SetTx { uid, handle } => st.set_tx(uid, handle),

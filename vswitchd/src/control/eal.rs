@@ -56,6 +56,21 @@ pub fn host_cores() -> usize {
         })
 }
 
+/// The NUMA node of CPU `core` (sysfs; 0 when the kernel does not say).
+pub fn core_numa(core: usize) -> u32 {
+    std::fs::read_dir(format!("/sys/devices/system/cpu/cpu{core}"))
+        .ok()
+        .and_then(|d| {
+            d.flatten().find_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_prefix("node"))
+                    .and_then(|n| n.parse::<u32>().ok())
+            })
+        })
+        .unwrap_or(0)
+}
+
 /// A packet pool of `n` buffers, or the largest of n/2, n/4, ... down to
 /// [`MIN_POOL_MBUFS`] that the memory allows.
 pub fn shrinking_pool(name: &str, mut n: u32, data_room: u16) -> Result<Mempool, dpdk::DpdkError> {

@@ -22,6 +22,7 @@ use super::bond_rt::BondRt;
 use super::bonds::Bonds;
 use super::bridges::Bridges;
 use super::devices::Devices;
+use super::eal::core_numa;
 use super::ethdev_columns::eth_columns;
 use crate::device::{DevSpec, Device};
 
@@ -60,20 +61,6 @@ fn member_names(b: &BondRt) -> Vec<MemberName> {
             name: m.to_string(),
         })
         .collect()
-}
-
-pub(super) fn numa_of(core: usize) -> i32 {
-    std::fs::read_dir(format!("/sys/devices/system/cpu/cpu{core}"))
-        .ok()
-        .and_then(|d| {
-            d.flatten().find_map(|e| {
-                e.file_name()
-                    .to_str()
-                    .and_then(|n| n.strip_prefix("node"))
-                    .and_then(|n| n.parse::<i32>().ok())
-            })
-        })
-        .unwrap_or(0)
 }
 
 /// Why a vhost-user port that is not connected refused its last peer, or
@@ -300,7 +287,7 @@ impl Live<'_> {
             .iter()
             .filter(|p| only.is_none_or(|o| o as usize == p.core))
             .map(|p| PmdStatsInput {
-                numa_id: numa_of(p.core),
+                numa_id: core_numa(p.core) as i32,
                 core_id: p.core as u32,
                 counts: self.pmd_counts(p.core),
             })
@@ -318,10 +305,10 @@ impl Live<'_> {
                 let mut rxqs: Vec<RxqInput> = Vec::new();
                 for (name, rt) in self.devices.ifaces() {
                     for (core, q, cycles) in rt.rx_assigned() {
-                        if *core == p.core {
+                        if core == p.core {
                             rxqs.push(RxqInput {
                                 port: name.clone(),
-                                queue_id: *q,
+                                queue_id: q,
                                 enabled: rt.link_up(),
                                 cycles: cycles.load(Relaxed),
                             });
@@ -331,9 +318,9 @@ impl Live<'_> {
                 rxqs.sort_by(|a, b| a.port.cmp(&b.port).then(a.queue_id.cmp(&b.queue_id)));
                 let busy = n[PmdCounter::BusyCycles];
                 PmdRxqInput {
-                    numa_id: numa_of(p.core),
+                    numa_id: core_numa(p.core) as i32,
                     core_id: p.core as u32,
-                    isolated: false,
+                    isolated: self.devices.pmd_isolated(p.core),
                     total_cycles: busy + n[PmdCounter::IdleCycles],
                     busy_cycles: busy,
                     rxqs,

@@ -37,7 +37,7 @@ impl Live<'_> {
             .pmds()
             .iter()
             .map(|p| PmdStatsInput {
-                numa_id: super::live::numa_of(p.core),
+                numa_id: super::eal::core_numa(p.core) as i32,
                 core_id: p.core as u32,
                 counts: p.stats.read(),
             })

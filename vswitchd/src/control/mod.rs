@@ -179,6 +179,7 @@ impl Control {
         }
         fx.merge(self.bonds.tick(now));
         self.carry_out(fx);
+        self.devices.sample_rxq_cycles(now);
         if now >= self.next_age {
             self.next_age = now + AGE_MS;
             self.bridges.age(now);
@@ -315,6 +316,12 @@ impl RuntimeHandler for Control {
                 self.publish();
             }
             return Ok(ctl::appctl::bond_reply(word));
+        }
+        if let RuntimeCommand::PmdRxqRebalance = cmd {
+            // Moves queues between PMDs: carried out here, on the devices.
+            return Ok(ctl::appctl::pmd_rxq_rebalance(
+                self.devices.rebalance_rxqs(),
+            ));
         }
         if let RuntimeCommand::PmdStatsClear { pmd } = cmd {
             let base = commands::pmd_stats_clear(&self.live(), *pmd);

@@ -342,6 +342,17 @@ pub fn vhost_queues(
 }
 
 impl Device {
+    /// The NUMA node receive queues are best polled from: an ethdev's
+    /// socket (`rte_eth_dev_socket_id`; unknown counts as node 0, as OVS
+    /// counts it). A vhost-user port is on node 0: OVS follows the
+    /// guest's memory, which rvswitch does not look up.
+    pub fn numa(&self) -> u32 {
+        match self {
+            Device::Eth { dev, .. } => u32::try_from(dev.socket_id()).unwrap_or(0),
+            Device::Vhost { .. } => 0,
+        }
+    }
+
     /// Carrier: link up for an ethdev, a connected guest for vhost.
     pub fn link_up(&self) -> bool {
         match self {

@@ -6,7 +6,7 @@
 
 use ctl::db::Db;
 
-use super::Devices;
+use super::{Devices, RxqRt};
 use crate::device::{DevSpec, Device, RxSpec};
 
 impl Devices {
@@ -88,17 +88,17 @@ impl Devices {
         let want = client.status().n_queues;
         for q in *queues..want {
             match client.rx_queue(q, &pool) {
-                Ok(h) => rt.rx_parked.push(RxSpec {
+                Ok(h) => rt.rxqs.push(RxqRt::parked(RxSpec {
                     queue: q,
                     handle: Box::new(h),
                     every: 1,
-                }),
+                })),
                 Err(e) => crate::warn!("{name}: queue {q}: {e}"),
             }
         }
         crate::info!("{name}: guest negotiated {want} queue pairs");
         *queues = want;
-        self.hand_out_queues(name);
+        self.place_rxqs(false);
     }
 
     /// Close the interfaces whose device was reported removed since the
@@ -167,6 +167,9 @@ impl Devices {
                     any = true;
                 }
             }
+        }
+        if any {
+            self.place_rxqs(false);
         }
         any
     }

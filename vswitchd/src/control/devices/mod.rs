@@ -28,6 +28,9 @@ use crate::device::{self, DevSpec, Device, RxSpec, SockAccess, TxHandle};
 use crate::pmd_thread::{Msg, PmdSnapshot, PmdThread, Returned, SlowRing};
 
 mod events;
+mod rxq;
+
+use rxq::RxqRt;
 
 /// Slow Protocols frames one drain takes at most.
 const SLOW_BUDGET: usize = 1024;
@@ -40,10 +43,10 @@ pub struct IfaceRt {
     ctl_tx: Option<TxHandle>,
     /// Transmit handles of PMD slots with no running PMD.
     tx_parked: Vec<Option<TxHandle>>,
-    /// Receive queues waiting for a PMD.
-    rx_parked: Vec<RxSpec>,
-    /// Where its receive queues went: (PMD core, queue, busy cycles).
-    rx_assigned: Vec<(usize, u16, Arc<AtomicU64>)>,
+    /// Its receive queues: where each is ([`rxq`]).
+    rxqs: Vec<RxqRt>,
+    /// `other_config:pmd-rxq-affinity`: (queue, core).
+    affinity: Vec<(u16, u32)>,
     error: Option<String>,
     /// Kept across reopening.
     counters: Arc<Counters>,
@@ -85,8 +88,10 @@ impl IfaceRt {
         self.removals
     }
     /// Receive queues handed to PMDs: (core, queue, busy cycles).
-    pub fn rx_assigned(&self) -> &[(usize, u16, Arc<AtomicU64>)] {
-        &self.rx_assigned
+    pub fn rx_assigned(&self) -> impl Iterator<Item = (usize, u16, &Arc<AtomicU64>)> {
+        self.rxqs
+            .iter()
+            .filter_map(|q| q.core().map(|c| (c, q.queue, &q.cycles)))
     }
 }
 
@@ -101,7 +106,9 @@ pub struct Devices {
     ring: Arc<SlowRing>,
     ifaces: BTreeMap<String, IfaceRt>,
     next_uid: u32,
-    rxq_rr: usize,
+    /// Receive-queue placement: settings, what it was last computed for,
+    /// the cores it isolated, when cycles are next sampled.
+    rxq: rxq::PlacementState,
     /// What the PMD threads forward against.
     current: Arc<PmdSnapshot>,
     /// The daemon's run directory (its control socket's).
@@ -132,7 +139,7 @@ impl Devices {
             ring: Arc::new(ArrayQueue::new(4096)),
             ifaces: BTreeMap::new(),
             next_uid: 1,
-            rxq_rr: 0,
+            rxq: rxq::PlacementState::default(),
             current: Arc::new(PmdSnapshot::default()),
         }
     }
@@ -259,8 +266,9 @@ impl Devices {
         );
         let names: Vec<String> = self.ifaces.keys().cloned().collect();
         for n in names {
-            self.hand_out_queues(&n);
+            self.hand_out_tx(&n);
         }
+        self.place_rxqs(false);
         true
     }
 
@@ -268,12 +276,11 @@ impl Devices {
     fn take_back(&mut self, core: usize, ret: Returned) {
         for (uid, queue, handle, every, _cycles) in ret.rx {
             if let Some(rt) = self.ifaces.values_mut().find(|r| r.uid == uid) {
-                rt.rx_parked.push(RxSpec {
+                rt.park(RxSpec {
                     queue,
                     handle,
                     every,
                 });
-                rt.rx_assigned.clear();
             }
         }
         for (uid, h) in ret.tx {
@@ -285,27 +292,12 @@ impl Devices {
         }
     }
 
-    /// Give parked queues of interface `name` to running PMDs.
-    fn hand_out_queues(&mut self, name: &str) {
-        if self.pmds.is_empty() {
-            return;
-        }
+    /// Give parked transmit handles of interface `name` to running PMDs
+    /// (receive queues are placed by [`Devices::place_rxqs`]).
+    fn hand_out_tx(&mut self, name: &str) {
         let Some(rt) = self.ifaces.get_mut(name) else {
             return;
         };
-        for rx in rt.rx_parked.drain(..) {
-            let p = &self.pmds[self.rxq_rr % self.pmds.len()];
-            self.rxq_rr += 1;
-            let cycles = Arc::new(AtomicU64::new(0));
-            rt.rx_assigned.push((p.core, rx.queue, cycles.clone()));
-            p.send(Msg::AddRx {
-                uid: rt.uid,
-                queue: rx.queue,
-                handle: rx.handle,
-                every: rx.every,
-                cycles,
-            });
-        }
         for p in &self.pmds {
             if let Some(h) = rt.tx_parked.get_mut(p.core).and_then(Option::take) {
                 p.send(Msg::SetTx {
@@ -317,9 +309,10 @@ impl Devices {
     }
 
     /// Make the open devices match `db`'s interfaces: close those that went
-    /// away or whose [`DevSpec`] changed, open the new ones. Returns
-    /// whether anything was closed (the PMDs must then get a snapshot
-    /// without them before anything else).
+    /// away or whose [`DevSpec`] changed, open the new ones, and place the
+    /// receive queues again if their settings, queues or PMDs changed.
+    /// Returns whether anything was closed (the PMDs must then get a
+    /// snapshot without them before anything else).
     pub fn reconcile(&mut self, db: &Db) -> bool {
         self.vhost = Settings::from_db(db, &self.run_dir, &ctl::SystemEnv::default());
         let access = SockAccess::from_settings(&self.vhost);
@@ -370,6 +363,13 @@ impl Devices {
                 }
             }
         }
+        for (_, _, iface) in db.interfaces() {
+            if let Some(rt) = self.ifaces.get_mut(&iface.name) {
+                rt.affinity = iface.rxq_affinity();
+            }
+        }
+        self.rxq.set_settings(db.rxq_settings());
+        self.place_rxqs(false);
         !stale.is_empty()
     }
 
@@ -402,8 +402,8 @@ impl Devices {
             device: None,
             ctl_tx: None,
             tx_parked: Vec::new(),
-            rx_parked: Vec::new(),
-            rx_assigned: Vec::new(),
+            rxqs: Vec::new(),
+            affinity: iface.rxq_affinity(),
             error: None,
             // One row per PMD slot, plus the control thread's.
             counters: Counters::new(self.slots + 1),
@@ -433,7 +433,7 @@ impl Devices {
                         rt.device = Some(o.device);
                         rt.ctl_tx = Some(o.ctl_tx);
                         rt.tx_parked = o.pmd_tx.into_iter().map(Some).collect();
-                        rt.rx_parked = o.rx;
+                        rt.rxqs = o.rx.into_iter().map(RxqRt::parked).collect();
                     }
                     Err(e) => {
                         crate::warn!("{name}: could not attach: {e}");
@@ -443,7 +443,7 @@ impl Devices {
             }
         }
         self.ifaces.insert(name.to_string(), rt);
-        self.hand_out_queues(name);
+        self.hand_out_tx(name);
     }
 
     fn close_iface(&mut self, name: &str) {
@@ -469,9 +469,8 @@ impl Devices {
                 );
             }
         }
-        rt.rx_parked.clear();
+        rt.rxqs.clear();
         rt.tx_parked.clear();
-        rt.rx_assigned.clear();
         rt.ctl_tx = None;
         if let Some(d) = rt.device.take() {
             d.close();
