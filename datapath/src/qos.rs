@@ -41,3 +41,7 @@ pub enum EgressQos {
         limit: Rate,
     },
 }
+
+mod meter;
+
+pub use meter::{Colour, Meter, TokenBucket, TrTcm, MAX_BURST};
