@@ -150,7 +150,7 @@ fn run(s: &mut Scenario, iters: u64) -> Duration {
         for (iface, burst) in bursts.iter_mut() {
             s.rig
                 .pmd
-                .process(&s.rig.snap, *iface, burst, now, &mut s.rig.io);
+                .process(&s.rig.snap, *iface, burst, now.into(), &mut s.rig.io);
             s.rig.pmd.flush(&s.rig.snap, &mut s.rig.io);
         }
         total += t0.elapsed();

@@ -77,6 +77,9 @@ Counter {
     RxHairpin => "rx_dropped_hairpin",
     /// Dropped: the interface is administratively down or not in a bridge.
     RxAdminDown => "rx_dropped_admin_down",
+    /// Dropped: above the interface's ingress policing rate (OVS-DPDK
+    /// counts these as `ovs_rx_qos_drops`).
+    RxQos => "rx_dropped_qos",
     /// Dropped: the transmit queue was full.
     TxFull => "tx_dropped_full",
     /// Dropped: a bond had no enabled member to carry the frame.
@@ -89,6 +92,9 @@ Counter {
     TxVlanFiltered => "tx_dropped_vlan_filtered",
     /// Dropped: the egress interface is down.
     TxLinkDown => "tx_dropped_link_down",
+    /// Dropped: above the rate of the port's egress QoS (OVS-DPDK:
+    /// `ovs_tx_qos_drops`).
+    TxQos => "tx_dropped_qos",
 }}
 
 counters! {

@@ -16,9 +16,10 @@ use crate::mem::{MemPacket, MemTxQueue};
 use crate::packet::{Burst, BURST};
 use crate::pipeline::{
     BondPort, BridgeView, BucketLoads, Counters, IfaceIdx, IfaceView, Io, Pmd, PortIdx, PortKind,
-    PortView, Snapshot,
+    PortView, QosShare, Snapshot,
 };
-use crate::time::Millis;
+use crate::qos::{EgressQos, Rate};
+use crate::time::{Millis, Nanos};
 use crate::vlan::PortVlan;
 use crate::wire::MacAddr;
 
@@ -111,6 +112,7 @@ impl Rig {
             max_frame_len: 1518,
             lacp: false,
             counters: Counters::new(1),
+            policing: None,
         });
         self.io.tx.push(MemTxQueue::new());
         idx
@@ -131,6 +133,7 @@ impl Rig {
             vlan,
             kind: PortKind::Single(iface),
             counters: Counters::new(1),
+            egress_qos: None,
         });
         self.resync();
         (port, iface)
@@ -158,6 +161,7 @@ impl Rig {
                 loads: BucketLoads::new(1),
             })),
             counters: Counters::new(1),
+            egress_qos: None,
         });
         self.resync();
         (port, ifaces)
@@ -179,13 +183,44 @@ impl Rig {
 
     /// Receive `frames` on `iface` (in bursts of 32) and flush.
     pub fn send(&mut self, iface: IfaceIdx, frames: &[Vec<u8>]) {
+        self.send_at(iface, frames, Nanos::from(self.now));
+    }
+
+    /// [`Rig::send`] at a time finer than the rig's clock, which moves to
+    /// `now` (truncated to milliseconds).
+    pub fn send_at(&mut self, iface: IfaceIdx, frames: &[Vec<u8>], now: Nanos) {
+        self.now = now.millis();
         for chunk in frames.chunks(BURST) {
             let mut burst: Burst<MemPacket> =
                 chunk.iter().map(|f| MemPacket::from_bytes(f)).collect();
             self.pmd
-                .process(&self.snap, iface, &mut burst, self.now, &mut self.io);
+                .process(&self.snap, iface, &mut burst, now, &mut self.io);
             self.pmd.flush(&self.snap, &mut self.io);
         }
+    }
+
+    /// Police what interface `iface` receives at `rate` (`None`: stop),
+    /// shared by the PMD threads `pmds`.
+    pub fn set_policing(&mut self, iface: IfaceIdx, rate: Option<Rate>, pmds: &[usize]) {
+        self.snap.ifaces[iface as usize].policing = rate.map(|settings| {
+            Arc::new(QosShare {
+                settings,
+                pmds: pmds.to_vec(),
+            })
+        });
+        self.resync();
+    }
+
+    /// Apply `qos` to what port `port` sends (`None`: stop), shared by the
+    /// PMD threads `pmds`.
+    pub fn set_egress_qos(&mut self, port: PortIdx, qos: Option<EgressQos>, pmds: &[usize]) {
+        self.snap.bridges[0].ports[port as usize].egress_qos = qos.map(|settings| {
+            Arc::new(QosShare {
+                settings,
+                pmds: pmds.to_vec(),
+            })
+        });
+        self.resync();
     }
 
     /// Take the frames transmitted on `iface` so far.

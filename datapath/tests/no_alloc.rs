@@ -185,7 +185,7 @@ fn run(s: &mut Switch) -> u64 {
         let now = rig.now;
         let (n, ()) = allocations_in(|| {
             rig.pmd
-                .process(&rig.snap, iface, &mut burst, now, &mut rig.io);
+                .process(&rig.snap, iface, &mut burst, now.into(), &mut rig.io);
             rig.pmd.flush(&rig.snap, &mut rig.io);
         });
         total += n;

@@ -643,6 +643,8 @@ fn new_iface(b: &mut Bytes, port: usize, member: usize, n_pmds: usize) -> IfaceV
         max_frame_len: b.pick(&[1518, 1518, 1518, 1522, 9018, 1500, 64, 60, 18, 14, 0]),
         lacp: b.chance(64),
         counters: Counters::new(n_pmds),
+        // QoS is not modelled here (datapath's unit tests cover it).
+        policing: None,
     }
 }
 
@@ -679,6 +681,7 @@ impl Switch {
                         loads: BucketLoads::new(n_pmds),
                     })),
                     counters: Counters::new(n_pmds),
+                    egress_qos: None,
                 });
                 bonds.push(Some(BondState { bond, faithful }));
             } else {
@@ -688,6 +691,7 @@ impl Switch {
                     vlan,
                     kind: PortKind::Single((ifaces.len() - 1) as IfaceIdx),
                     counters: Counters::new(n_pmds),
+                    egress_qos: None,
                 });
                 bonds.push(None);
             }
@@ -1242,8 +1246,13 @@ impl Switch {
             }
             let evicted = self.mac().stats().evicted;
             let mut burst: Burst<MemPacket> = frames.iter().map(Frame::packet).collect();
-            self.pmd
-                .process(&self.snap, in_iface, &mut burst, self.now, &mut self.io);
+            self.pmd.process(
+                &self.snap,
+                in_iface,
+                &mut burst,
+                self.now.into(),
+                &mut self.io,
+            );
             assert!(burst.is_empty(), "process left frames in the burst");
             trace!("mac after burst: {:?}", self.mac().stats());
             self.check_mac_table();

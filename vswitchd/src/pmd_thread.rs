@@ -362,7 +362,7 @@ fn run(
             t0 = tsc();
         }
 
-        let now = clock.at_tsc(t0);
+        let now = clock.ns_at_tsc(t0);
         let mut got = 0usize;
         // One clock read per busy queue: a queue's cycles run from the end
         // of the last busy queue (or the start of the iteration), so an

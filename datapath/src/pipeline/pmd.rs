@@ -3,6 +3,7 @@
 use core::iter::FusedIterator;
 use smallvec::SmallVec;
 
+use super::qos::{self, PmdQos, NO_METER};
 use super::snapshot::{
     BondPort, BridgeView, IfaceIdx, LoadRow, PortIdx, PortKind, PortView, Snapshot, NO_BRIDGE,
 };
@@ -11,7 +12,7 @@ use crate::counters::{Counter, CounterBlock, PmdCounter, PmdCounts};
 use crate::hash;
 use crate::mac_table::{Learn, LearnCheck};
 use crate::packet::{Burst, Packet, BURST};
-use crate::time::Millis;
+use crate::time::{Millis, Nanos};
 use crate::vlan::EgressAction;
 use crate::wire::arp::ArpPacket;
 use crate::wire::ethernet::{
@@ -220,6 +221,8 @@ fn needs_edit(e: Egress, vid: Option<u16>, vlan: u16) -> bool {
 struct OutQueue<P> {
     pkts: Burst<P>,
     bytes: u64,
+    /// The egress meter of the interface's port, or [`NO_METER`].
+    meter: u16,
 }
 
 impl<P> OutQueue<P> {
@@ -227,6 +230,7 @@ impl<P> OutQueue<P> {
         OutQueue {
             pkts: Burst::new(),
             bytes: 0,
+            meter: NO_METER,
         }
     }
 }
@@ -244,6 +248,10 @@ pub struct Pmd<P: Packet> {
     learn: SmallVec<[Learn; BURST]>,
     drops: Burst<P>,
     counters: PmdCounts,
+    /// QoS meters (ingress policing, egress QoS).
+    qos: PmdQos,
+    /// The time of the burst being processed, for the egress meters.
+    now: Nanos,
 }
 
 impl<P: Packet> Pmd<P> {
@@ -257,6 +265,8 @@ impl<P: Packet> Pmd<P> {
             learn: SmallVec::new(),
             drops: Burst::new(),
             counters: PmdCounts::default(),
+            qos: PmdQos::default(),
+            now: Nanos::ZERO,
         }
     }
 
@@ -282,24 +292,33 @@ impl<P: Packet> Pmd<P> {
         debug_assert!(self.pending.is_empty(), "sync with output pending");
         self.out.resize_with(snap.ifaces.len(), OutQueue::new);
         self.out.truncate(snap.ifaces.len());
+        let out = &mut self.out;
+        self.qos.sync(self.id, snap, |i, k| {
+            if let Some(q) = out.get_mut(usize::from(i)) {
+                q.meter = k;
+            }
+        });
         // An interface is pending at most once: with room for all of them,
         // queueing output never allocates.
         self.pending.reserve(snap.ifaces.len());
     }
 
-    /// Run one burst received on `in_iface` through the pipeline; `pkts` is
-    /// left empty. Output is queued per interface until [`Pmd::flush`].
+    /// Run one burst received on `in_iface` at `now` through the pipeline;
+    /// `pkts` is left empty. Output is queued per interface until
+    /// [`Pmd::flush`], which meters it with the same `now`.
     pub fn process<I: Io<P>>(
         &mut self,
         snap: &Snapshot,
         in_iface: IfaceIdx,
         pkts: &mut Burst<P>,
-        now: Millis,
+        now: Nanos,
         io: &mut I,
     ) {
         if pkts.is_empty() {
             return;
         }
+        self.now = now;
+        let now = now.millis();
         debug_assert_eq!(self.out.len(), snap.ifaces.len(), "Pmd::sync not called");
         let Some(ifv) = snap.ifaces.get(in_iface as usize) else {
             P::free_bulk(pkts);
@@ -324,6 +343,12 @@ impl<P: Packet> Pmd<P> {
             P::free_bulk(pkts);
             return;
         };
+        if ifv.policing.is_some() {
+            self.police_rx(in_iface, cnt, pkts);
+            if pkts.is_empty() {
+                return;
+            }
+        }
 
         // Bond admission depends only on the member and the destination
         // class, so it is computed once per burst.
@@ -984,6 +1009,13 @@ impl<P: Packet> Pmd<P> {
         if q.pkts.is_empty() {
             return;
         }
+        if q.meter != NO_METER {
+            self.police_tx(snap, iface);
+        }
+        let q = &mut self.out[iface as usize];
+        if q.pkts.is_empty() {
+            return;
+        }
         let n = q.pkts.len() as u64;
         let mut bytes = core::mem::take(&mut q.bytes);
         io.tx(iface, &mut q.pkts);
@@ -1004,6 +1036,38 @@ impl<P: Packet> Pmd<P> {
         }
         if left > 0 {
             P::free_bulk(&mut self.out[iface as usize].pkts);
+        }
+    }
+
+    /// Ingress policing of a burst received on `in_iface` (counters `cnt`):
+    /// frames above the rate are counted (`rx_dropped_qos`, and their
+    /// bytes as received) and freed.
+    #[inline(never)]
+    fn police_rx(&mut self, in_iface: IfaceIdx, cnt: &CounterBlock, pkts: &mut Burst<P>) {
+        let Some(m) = self.qos.rx(in_iface) else {
+            return;
+        };
+        let (n, bytes) = qos::police(m, self.now, pkts);
+        if n > 0 {
+            cnt.add(Counter::RxQos, n);
+            cnt.add(Counter::RxBytes, bytes);
+        }
+    }
+
+    /// Egress QoS of the batch queued for `iface`: frames above the port's
+    /// rate are counted on the interface (`tx_dropped_qos`) and freed.
+    #[inline(never)]
+    fn police_tx(&mut self, snap: &Snapshot, iface: IfaceIdx) {
+        let q = &mut self.out[iface as usize];
+        let Some(m) = self.qos.tx(q.meter) else {
+            return;
+        };
+        let (n, bytes) = qos::police(m, self.now, &mut q.pkts);
+        if n > 0 {
+            q.bytes = q.bytes.saturating_sub(bytes);
+            if let Some(ifv) = snap.ifaces.get(iface as usize) {
+                ifv.counters.pmd(self.id).add(Counter::TxQos, n);
+            }
         }
     }
 

@@ -14,6 +14,7 @@ use smallvec::SmallVec;
 use crate::bond::{BondMode, BondView};
 use crate::counters::CounterBlock;
 use crate::mac_table::MacTable;
+use crate::qos::{EgressQos, Rate};
 use crate::vlan::PortVlan;
 
 /// Index of an interface in [`Snapshot::ifaces`].
@@ -162,6 +163,33 @@ pub struct IfaceView {
     pub lacp: bool,
     /// Its counters.
     pub counters: Arc<Counters>,
+    /// Ingress policing (`ingress_policing_rate`/`burst`), applied to each
+    /// received burst before anything else.
+    pub policing: Option<Arc<QosShare<Rate>>>,
+}
+
+/// A QoS setting and the PMD threads that share its enforcement.
+///
+/// Each PMD thread meters its own part of the traffic with its own bucket
+/// (no lock, no shared counter), so each gets a share of the rate
+/// ([`Rate::share`]): share `k` of `n`, `k` being the thread's position in
+/// `pmds`. A PMD thread not in `pmds` (traffic it should not see) meters
+/// with share 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QosShare<T> {
+    /// The whole port's or interface's settings.
+    pub settings: T,
+    /// Ids of the PMD threads that handle the traffic; empty means one
+    /// thread (the whole rate).
+    pub pmds: Vec<usize>,
+}
+
+impl<T> QosShare<T> {
+    /// The share of PMD `pmd`: (k, n) for [`Rate::share`].
+    pub fn share_of(&self, pmd: usize) -> (usize, usize) {
+        let k = self.pmds.iter().position(|p| *p == pmd).unwrap_or(0);
+        (k, self.pmds.len().max(1))
+    }
 }
 
 /// A bond port's datapath state.
@@ -195,6 +223,10 @@ pub struct PortView {
     pub kind: PortKind,
     /// Port-level counters (for a bond: drops that belong to no member).
     pub counters: Arc<Counters>,
+    /// Egress QoS (the port's `qos` row): one meter per PMD thread for the
+    /// whole port (all members of a bond), applied to each output batch
+    /// just before it is transmitted.
+    pub egress_qos: Option<Arc<QosShare<EgressQos>>>,
 }
 
 impl PortView {

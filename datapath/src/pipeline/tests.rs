@@ -267,7 +267,7 @@ fn copy_failure_is_counted_and_the_last_port_still_gets_the_original() {
     p.set_copy_fails(true);
     burst.push(p);
     let now = r.now;
-    r.pmd.process(&r.snap, a, &mut burst, now, &mut r.io);
+    r.pmd.process(&r.snap, a, &mut burst, now.into(), &mut r.io);
     r.pmd.flush(&r.snap, &mut r.io);
     assert_eq!(r.port_counter(p1, Counter::TxCopyFailed), 1);
     assert!(r.sent(b).is_empty());
@@ -283,7 +283,7 @@ fn push_without_headroom_is_counted() {
             .unwrap(),
     );
     let now = r.now;
-    r.pmd.process(&r.snap, a, &mut burst, now, &mut r.io);
+    r.pmd.process(&r.snap, a, &mut burst, now.into(), &mut r.io);
     r.pmd.flush(&r.snap, &mut r.io);
     assert_eq!(r.counter(b, Counter::TxNoHeadroom), 1);
 }
@@ -511,7 +511,7 @@ fn balance_tcp_uses_the_nic_rss_hash_when_the_frame_carries_one() {
         p.set_rss_hash(Some(h.wrapping_mul(0x9e37_79b9)));
         let mut burst: crate::packet::Burst<_> = Default::default();
         burst.push(p);
-        r.pmd.process(&r.snap, a, &mut burst, now, &mut r.io);
+        r.pmd.process(&r.snap, a, &mut burst, now.into(), &mut r.io);
         r.pmd.flush(&r.snap, &mut r.io);
     }
     let (n0, n1) = (r.sent(m[0]).len(), r.sent(m[1]).len());
@@ -694,7 +694,8 @@ fn plain_run_sends_a_full_queue_and_goes_on() {
     let batches = r.pmd.counters()[PmdCounter::TxBatches];
     for chunk in [&frames[..20], &frames[20..]] {
         let mut burst: Burst<MemPacket> = chunk.iter().map(|f| MemPacket::from_bytes(f)).collect();
-        r.pmd.process(&r.snap, a, &mut burst, r.now, &mut r.io);
+        r.pmd
+            .process(&r.snap, a, &mut burst, r.now.into(), &mut r.io);
     }
     r.pmd.flush(&r.snap, &mut r.io);
     assert_eq!(r.sent(b), frames);

@@ -31,6 +31,7 @@ mod eal;
 mod ethdev_columns;
 mod live;
 mod metrics_input;
+mod qos_shim;
 mod snapshot;
 
 use std::path::PathBuf;

@@ -1,18 +1,28 @@
 //! Building the datapath snapshot the PMD threads forward against, from the
 //! configuration and the run-time state. Reads only.
+//!
+//! QoS: each PMD thread meters its own share of a rate (no shared state on
+//! the hot path), so the snapshot names the threads that share each one.
+//! Ingress policing of an interface is shared by the PMDs that poll its
+//! receive queues. A port's egress QoS is shared by the PMDs that poll the
+//! receive queues of the other interfaces of its bridge (the only ones
+//! that can send to it); when they are split unevenly, the port gets less
+//! than its rate (never more).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use ctl::db::Db;
+use ctl::db::{Bridge, Db};
 use datapath::pipeline::{
-    BondPort, BridgeView, Counters, IfaceIdx, IfaceView, PortKind, PortView, Snapshot,
+    BondPort, BridgeView, Counters, IfaceIdx, IfaceView, PortKind, PortView, QosShare, Snapshot,
 };
 use datapath::vlan::PortVlan;
 
 use super::bonds::Bonds;
 use super::bridges::Bridges;
 use super::devices::Devices;
+#[allow(unused_imports)] // TEMPORARY: until ctl has the QoS conversions.
+use super::qos_shim::{DbQos, IfaceQos};
 use crate::pmd_thread::PmdSnapshot;
 
 /// A port number with no port behind it: it carries no VLAN and has no
@@ -23,11 +33,32 @@ fn placeholder_port() -> PortView {
         vlan: PortVlan::access(4095),
         kind: PortKind::Single(IfaceIdx::MAX),
         counters: Counters::new(1),
+        egress_qos: None,
     }
 }
 
 /// Port-level counters by port name, kept while the port exists.
 pub type PortCounters = HashMap<String, Arc<Counters>>;
+
+/// The PMD threads polling a receive queue of interface `name`.
+fn rx_pmds(devices: &Devices, name: &str) -> BTreeSet<usize> {
+    devices.iface(name).map_or_else(BTreeSet::new, |rt| {
+        rt.rx_assigned().map(|(core, _, _)| core).collect()
+    })
+}
+
+/// The PMD threads that can send to port `port` of `br`: those polling the
+/// bridge's other interfaces.
+fn tx_pmds(devices: &Devices, br: &Bridge, port: &str) -> Vec<usize> {
+    let pmds: BTreeSet<usize> = br
+        .ports
+        .iter()
+        .filter(|p| p.name != port)
+        .flat_map(|p| &p.interfaces)
+        .flat_map(|i| rx_pmds(devices, &i.name))
+        .collect();
+    pmds.into_iter().collect()
+}
 
 /// The snapshot of generation `generation`.
 pub fn build(
@@ -83,6 +114,12 @@ pub fn build(
                     max_frame_len: u32::from(rt.spec().mtu()) + 18,
                     lacp: bond.is_some_and(|b| b.lacp().is_some()),
                     counters: rt.counters().clone(),
+                    policing: iface.ingress_policing().map(|settings| {
+                        Arc::new(QosShare {
+                            settings,
+                            pmds: rx_pmds(devices, &iface.name).into_iter().collect(),
+                        })
+                    }),
                 });
                 idx_of.insert(rt.uid(), idx);
                 uid_of.push(rt.uid());
@@ -119,6 +156,12 @@ pub fn build(
                 vlan: vlan.clone(),
                 kind,
                 counters,
+                egress_qos: db.port_egress_qos(port).map(|settings| {
+                    Arc::new(QosShare {
+                        settings,
+                        pmds: tx_pmds(devices, br, &port.name),
+                    })
+                }),
             };
         }
         views.push(BridgeView {
