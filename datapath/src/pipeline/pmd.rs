@@ -1005,14 +1005,11 @@ impl<P: Packet> Pmd<P> {
     }
 
     fn tx_one<I: Io<P>>(&mut self, snap: &Snapshot, iface: IfaceIdx, io: &mut I) {
-        let q = &mut self.out[iface as usize];
-        if q.pkts.is_empty() {
-            return;
-        }
-        if q.meter != NO_METER {
+        let i = iface as usize;
+        if self.out[i].meter != NO_METER {
             self.police_tx(snap, iface);
         }
-        let q = &mut self.out[iface as usize];
+        let q = &mut self.out[i];
         if q.pkts.is_empty() {
             return;
         }
@@ -1059,7 +1056,7 @@ impl<P: Packet> Pmd<P> {
     #[inline(never)]
     fn police_tx(&mut self, snap: &Snapshot, iface: IfaceIdx) {
         let q = &mut self.out[iface as usize];
-        let Some(m) = self.qos.tx(q.meter) else {
+        let Some(m) = self.qos.tx(q.meter).filter(|_| !q.pkts.is_empty()) else {
             return;
         };
         let (n, bytes) = qos::police(m, self.now, &mut q.pkts);
