@@ -31,7 +31,6 @@ mod eal;
 mod ethdev_columns;
 mod live;
 mod metrics_input;
-mod qos_shim;
 mod snapshot;
 
 use std::path::PathBuf;

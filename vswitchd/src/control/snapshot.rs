@@ -21,8 +21,6 @@ use datapath::vlan::PortVlan;
 use super::bonds::Bonds;
 use super::bridges::Bridges;
 use super::devices::Devices;
-#[allow(unused_imports)] // TEMPORARY: until ctl has the QoS conversions.
-use super::qos_shim::{DbQos, IfaceQos};
 use crate::pmd_thread::PmdSnapshot;
 
 /// A port number with no port behind it: it carries no VLAN and has no
