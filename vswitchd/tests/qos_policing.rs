@@ -1,8 +1,10 @@
 //! QoS is enforced end to end by the real daemon: a net_pcap source
 //! replaying one flow forever offers far more than the configured rate,
-//! and the bytes that leave through a net_null sink, measured from
-//! `Interface.statistics` over a few seconds of wall clock, keep the rate
-//! (±10%); the frames above it are counted as QoS drops.
+//! and what leaves through a net_null sink, measured from
+//! `Interface.statistics` over a few seconds of wall clock, keeps the rate
+//! (±10%); the frames above it are counted as QoS drops. Rates are in
+//! bytes of IP packets, as OVS defines them (the frame less its 14-byte
+//! Ethernet header): the sink's `tx_packets` × (length − 14).
 //!
 //! - egress: `Port.qos` of type egress-policer (`cir` bytes/s, `cbs` bytes)
 //!   on the sink's port, 64-byte frames;
@@ -49,18 +51,19 @@ fn setup(name: &str, dir: &TestDir, len: usize) -> Switch {
     sw
 }
 
-/// The sink's transmit rate in bytes per second over `secs` seconds, and
-/// how much counter `drops` of `iface` grew meanwhile.
-fn measure(sw: &Switch, secs: u64, iface: &str, drops: &str) -> (f64, u64) {
-    let (b0, d0, t0) = (
-        sw.stat("d", "tx_bytes"),
+/// The sink's transmit rate in IP bytes per second over `secs` seconds
+/// (frames of `len` bytes), and how much counter `drops` of `iface` grew
+/// meanwhile.
+fn measure(sw: &Switch, len: usize, secs: u64, iface: &str, drops: &str) -> (f64, u64) {
+    let (p0, d0, t0) = (
+        sw.stat("d", "tx_packets"),
         sw.stat(iface, drops),
         Instant::now(),
     );
     std::thread::sleep(Duration::from_secs(secs));
-    let (b1, d1) = (sw.stat("d", "tx_bytes"), sw.stat(iface, drops));
+    let (p1, d1) = (sw.stat("d", "tx_packets"), sw.stat(iface, drops));
     let dt = t0.elapsed().as_secs_f64();
-    ((b1 - b0) as f64 / dt, d1 - d0)
+    ((p1 - p0) as f64 * (len - 14) as f64 / dt, d1 - d0)
 }
 
 fn assert_rate(what: &str, got: f64, want: f64) {
@@ -81,7 +84,7 @@ fn egress_policer_keeps_the_sink_at_its_rate() {
     let dir = TestDir::new("qos-egress");
     let mut sw = setup("qos-egress", &dir, 64);
     // Unlimited first: the source offers much more than 1 MB/s.
-    let (free, _) = measure(&sw, 1, "d", "tx_dropped_qos");
+    let (free, _) = measure(&sw, 64, 1, "d", "tx_dropped_qos");
     println!("without QoS: {free:.0} B/s");
     assert!(free > 3e6, "the source offers only {free:.0} B/s");
 
@@ -100,7 +103,7 @@ fn egress_policer_keeps_the_sink_at_its_rate() {
     ]);
     // Let the first (full) bucket go by.
     std::thread::sleep(Duration::from_secs(1));
-    let (rate, dropped) = measure(&sw, 4, "d", "tx_dropped_qos");
+    let (rate, dropped) = measure(&sw, 64, 4, "d", "tx_dropped_qos");
     assert_rate("egress-policer, 64 B frames", rate, 1e6);
     assert!(dropped > 1000, "tx_dropped_qos grew by {dropped}");
     // The total is read second: it includes at least what was counted.
@@ -111,7 +114,7 @@ fn egress_policer_keeps_the_sink_at_its_rate() {
     // Removed: the sink is free again, and the counter stops.
     sw.vsctl_ok(&["clear", "port", "d", "qos"]);
     std::thread::sleep(Duration::from_millis(500));
-    let (free, dropped) = measure(&sw, 1, "d", "tx_dropped_qos");
+    let (free, dropped) = measure(&sw, 64, 1, "d", "tx_dropped_qos");
     assert!(free > 3e6, "after clearing: {free:.0} B/s");
     assert_eq!(dropped, 0);
     sw.check_alive();
@@ -122,7 +125,7 @@ fn ingress_policing_keeps_the_source_at_its_rate() {
     let _g = serial();
     let dir = TestDir::new("qos-ingress");
     let mut sw = setup("qos-ingress", &dir, 1500);
-    let (free, _) = measure(&sw, 1, "s", "rx_dropped_qos");
+    let (free, _) = measure(&sw, 1500, 1, "s", "rx_dropped_qos");
     println!("without policing: {free:.0} B/s");
     assert!(free > 3e6, "the source offers only {free:.0} B/s");
 
@@ -135,7 +138,7 @@ fn ingress_policing_keeps_the_source_at_its_rate() {
         "ingress_policing_burst=200",
     ]);
     std::thread::sleep(Duration::from_secs(1));
-    let (rate, dropped) = measure(&sw, 4, "s", "rx_dropped_qos");
+    let (rate, dropped) = measure(&sw, 1500, 4, "s", "rx_dropped_qos");
     assert_rate("ingress policing, 1,500 B frames", rate, 1e6);
     assert!(dropped > 1000, "rx_dropped_qos grew by {dropped}");
     let qos = sw.stat("s", "rx_dropped_qos");
@@ -144,7 +147,7 @@ fn ingress_policing_keeps_the_source_at_its_rate() {
 
     sw.vsctl_ok(&["set", "interface", "s", "ingress_policing_rate=0"]);
     std::thread::sleep(Duration::from_millis(500));
-    let (free, dropped) = measure(&sw, 1, "s", "rx_dropped_qos");
+    let (free, dropped) = measure(&sw, 1500, 1, "s", "rx_dropped_qos");
     assert!(free > 3e6, "after switching it off: {free:.0} B/s");
     assert_eq!(dropped, 0);
     sw.check_alive();

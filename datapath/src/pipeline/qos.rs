@@ -15,6 +15,18 @@ use crate::packet::{Burst, Packet};
 use crate::qos::{EgressQos, Meter, Rate, MAX_BURST};
 use crate::time::Nanos;
 
+/// Bytes of a frame the meters do not charge: its Ethernet header. OVS
+/// defines the rates in "bytes of IP packets ... not link specific (e.g.
+/// Ethernet) headers" (vswitch.xml, QoS `cir`), and OVS-DPDK charges
+/// `pkt_len - 14` for a frame (a VLAN tag is charged).
+const UNCHARGED: u32 = 14;
+
+/// What the meters charge for a frame of `len` bytes.
+#[inline(always)]
+fn charged(len: usize) -> u32 {
+    (len as u32).saturating_sub(UNCHARGED)
+}
+
 /// [`OutQueue`](super::pmd) meter index of an interface whose port has no
 /// egress QoS.
 pub(super) const NO_METER: u16 = u16::MAX;
@@ -76,7 +88,7 @@ impl PmdQos {
             .iter()
             .map(|ifv| {
                 let q = ifv.policing.as_deref()?;
-                let share = share_of(q, pmd, u64::from(ifv.max_frame_len));
+                let share = share_of(q, pmd, u64::from(charged(ifv.max_frame_len as usize)));
                 let new = |r: &Rate| Meter::Single(crate::qos::TokenBucket::new(*r, Nanos::ZERO));
                 Some(keep_or_new(&mut old_rx, &ifv.name, share, new))
             })
@@ -99,7 +111,7 @@ impl PmdQos {
                 let longest = members
                     .iter()
                     .filter_map(|i| snap.ifaces.get(usize::from(*i)))
-                    .map(|v| u64::from(v.max_frame_len))
+                    .map(|v| u64::from(charged(v.max_frame_len as usize)))
                     .max()
                     .unwrap_or(0);
                 let (k, n) = q.share_of(pmd);
@@ -139,12 +151,13 @@ fn share_of(q: &QosShare<Rate>, pmd: usize, min_burst: u64) -> Rate {
     q.settings.share(k, n, min_burst)
 }
 
-/// Meter `pkts` at `now` with `m`: the frames that pass stay in `pkts`, in
-/// order; the others are freed. Returns (frames, bytes) dropped.
+/// Meter `pkts` at `now` with `m` (each frame charged [`charged`] bytes):
+/// the frames that pass stay in `pkts`, in order; the others are freed.
+/// Returns (frames, bytes) dropped (whole frames' bytes).
 #[inline(never)]
 pub(super) fn police<P: Packet>(m: &mut Meter, now: Nanos, pkts: &mut Burst<P>) -> (u64, u64) {
     let n = pkts.len();
-    let mask = m.police(now, pkts.iter().map(|p| p.pkt_len() as u32));
+    let mask = m.police(now, pkts.iter().map(|p| charged(p.pkt_len())));
     if n <= MAX_BURST && mask == u64::MAX >> (64 - n.max(1)) {
         return (0, 0);
     }

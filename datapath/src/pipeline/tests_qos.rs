@@ -1,4 +1,8 @@
 //! Ingress policing and egress QoS through the pipeline, on a fake clock.
+//!
+//! The meters charge a frame's IP bytes (its length less the 14-byte
+//! Ethernet header, as OVS defines the rates): 46 bytes for the 60-byte
+//! test frames, so the rates and depths below are multiples of 46.
 
 use crate::bond::BondMode;
 use crate::counters::Counter;
@@ -8,6 +12,8 @@ use crate::time::Nanos;
 use crate::vlan::PortVlan;
 
 const MS: u64 = 1_000_000;
+/// What a 60-byte test frame is charged.
+const IP: u64 = 46;
 
 fn rate(bytes_per_s: u64, burst_bytes: u64) -> Rate {
     Rate {
@@ -30,8 +36,8 @@ fn a_to_b() -> (Rig, u16, u16, u16, impl Fn(usize) -> Vec<Vec<u8>>) {
 fn ingress_policing_drops_above_the_rate_and_counts_it() {
     let (mut r, a, b, _, frames) = a_to_b();
     assert_eq!(frames(1)[0].len(), 60);
-    // 6,000 B/s, 600 B deep: ten 60-byte frames at once.
-    r.set_policing(a, Some(rate(6000, 600)), &[]);
+    // 100 frames/s, ten frames deep.
+    r.set_policing(a, Some(rate(100 * IP, 10 * IP)), &[]);
     let t0 = 5_000 * MS;
     r.send_at(a, &frames(32), Nanos(t0));
     assert_eq!(r.sent(b).len(), 10);
@@ -40,7 +46,7 @@ fn ingress_policing_drops_above_the_rate_and_counts_it() {
     assert_eq!(r.counter(a, Counter::RxPackets), 32);
     assert_eq!(r.counter(a, Counter::RxBytes), 32 * 60);
     assert_eq!(r.counter(b, Counter::TxPackets), 10);
-    // 10 ms later: 60 bytes accrued, one frame.
+    // 10 ms later: one frame's worth accrued.
     r.send_at(a, &frames(32), Nanos(t0 + 10 * MS));
     assert_eq!(r.sent(b).len(), 1);
     // An idle minute refills the bucket to its depth only.
@@ -60,7 +66,7 @@ fn ingress_policing_keeps_the_rate_over_a_second() {
         let (mut r, a, b, _, _) = a_to_b();
         let mut f = udp_frame(mac(0xb), mac(0xa), None, 1, 2);
         f.resize(f.len() + len_pad, 0);
-        let len = f.len() as u64;
+        let len = f.len() as u64 - 14;
         r.set_policing(a, Some(rate(r_bps, 32 * len)), &[]);
         // Drain the initial burst, then offer twice the rate for a second
         // in bursts of 32 frames.
@@ -84,7 +90,7 @@ fn egress_policer_applies_to_what_leaves_the_port() {
     let (mut r, a, b, pb, frames) = a_to_b();
     let (_, c) = r.add_port("c", PortVlan::access(1));
     let q = EgressQos::Policer {
-        committed: rate(6000, 600),
+        committed: rate(100 * IP, 10 * IP),
     };
     r.set_egress_qos(pb, Some(q), &[]);
     let t0 = 1_000 * MS;
@@ -92,7 +98,11 @@ fn egress_policer_applies_to_what_leaves_the_port() {
     assert_eq!(r.sent(b).len(), 10);
     assert_eq!(r.counter(b, Counter::TxQos), 22);
     assert_eq!(r.counter(b, Counter::TxPackets), 10);
-    assert_eq!(r.counter(b, Counter::TxBytes), 600);
+    assert_eq!(
+        r.counter(b, Counter::TxBytes),
+        10 * 60,
+        "whole frames counted"
+    );
     assert_eq!(r.counter(a, Counter::RxQos), 0);
     assert_eq!(r.drops(b), 22);
     // Broadcasts reach C in full; B's copies are policed (its bucket is
@@ -108,20 +118,20 @@ fn egress_policer_applies_to_what_leaves_the_port() {
 #[test]
 fn trtcm_and_rate_limit_pass_what_their_rates_allow() {
     let (mut r, a, b, pb, frames) = a_to_b();
-    // Green 300 B deep, yellow 300 B deep: ten frames.
+    // Green five frames deep, yellow five frames deep: ten frames.
     let q = EgressQos::TrTcm {
-        committed: rate(6000, 300),
-        excess: rate(6000, 300),
+        committed: rate(100 * IP, 5 * IP),
+        excess: rate(100 * IP, 5 * IP),
     };
     r.set_egress_qos(pb, Some(q), &[]);
     r.send_at(a, &frames(32), Nanos(0));
     assert_eq!(r.sent(b).len(), 10);
     assert_eq!(r.counter(b, Counter::TxQos), 22);
-    // 10 ms: 60 B in each bucket, two frames.
+    // 10 ms: a frame's worth in each bucket, two frames.
     r.send_at(a, &frames(32), Nanos(10 * MS));
     assert_eq!(r.sent(b).len(), 2);
     let q = EgressQos::RateLimit {
-        limit: rate(6000, 120),
+        limit: rate(100 * IP, 2 * IP),
     };
     r.set_egress_qos(pb, Some(q), &[]);
     r.send_at(a, &frames(32), Nanos(20 * MS));
@@ -157,13 +167,13 @@ fn a_bond_shares_one_bucket_across_its_members() {
         })
         .collect();
     let q = EgressQos::Policer {
-        committed: rate(1000, 1200),
+        committed: rate(1000, 20 * IP),
     };
     r.set_egress_qos(bp, Some(q), &[]);
     r.send_at(a, &frames, Nanos(0));
     let (s0, s1) = (r.sent(m[0]).len(), r.sent(m[1]).len());
     assert!(s0 > 0 && s1 > 0, "both members carried traffic: {s0} {s1}");
-    assert_eq!(s0 + s1, 20, "one 1,200-byte bucket for the whole bond");
+    assert_eq!(s0 + s1, 20, "one 20-frame bucket for the whole bond");
     let dropped = r.counter(m[0], Counter::TxQos) + r.counter(m[1], Counter::TxQos);
     assert_eq!(dropped, 44);
 }
@@ -171,32 +181,32 @@ fn a_bond_shares_one_bucket_across_its_members() {
 #[test]
 fn each_pmd_meters_its_share_and_keeps_its_tokens_across_snapshots() {
     let (mut r, a, b, pb, frames) = a_to_b();
-    // This rig's PMD is thread 0 of two: half of 3,600 B deep, half of
-    // 12,000 B/s.
-    r.set_policing(a, Some(rate(12_000, 3600)), &[0, 3]);
-    r.send_at(a, &frames(32), Nanos(0));
-    assert_eq!(r.sent(b).len(), 30);
+    // This rig's PMD is thread 0 of two: half of 80 frames deep (more
+    // than the longest frame), half of 200 frames/s.
+    r.set_policing(a, Some(rate(200 * IP, 80 * IP)), &[0, 3]);
+    r.send_at(a, &frames(64), Nanos(0));
+    assert_eq!(r.sent(b).len(), 40);
     // A new snapshot that does not change the setting keeps the (empty)
     // bucket: no new burst.
     r.add_port("c", PortVlan::access(1));
     r.set_egress_qos(pb, None, &[]);
     r.send_at(a, &frames(32), Nanos(MS));
     assert_eq!(r.sent(b).len(), 0);
-    // 10 ms at 6,000 B/s: one frame.
+    // 10 ms at 100 frames/s: one frame.
     r.send_at(a, &frames(32), Nanos(11 * MS));
     assert_eq!(r.sent(b).len(), 1);
-    // Alone now: a new share, a new (full) bucket of 3,600 B.
-    r.set_policing(a, Some(rate(12_000, 3600)), &[0]);
-    r.send_at(a, &frames(64), Nanos(12 * MS));
-    assert_eq!(r.sent(b).len(), 60);
+    // Alone now: a new share, a new (full) bucket of 80 frames.
+    r.set_policing(a, Some(rate(200 * IP, 80 * IP)), &[0]);
+    r.send_at(a, &frames(96), Nanos(12 * MS));
+    assert_eq!(r.sent(b).len(), 80);
 }
 
 #[test]
 fn a_share_passes_at_least_one_full_frame() {
     let (mut r, a, b, _, frames) = a_to_b();
     // 100 B split four ways would be 25 B: never a 60-byte frame. The
-    // depth is raised to the longest frame (1,518 B here).
+    // depth is raised to the longest frame (1,518 B, charged 1,504).
     r.set_policing(a, Some(rate(400, 100)), &[7, 0, 8, 9]);
-    r.send_at(a, &frames(32), Nanos(0));
-    assert_eq!(r.sent(b).len(), 1518 / 60);
+    r.send_at(a, &frames(64), Nanos(0));
+    assert_eq!(r.sent(b).len() as u64, 1504 / IP);
 }

@@ -15,8 +15,9 @@
 //! rounding remainder to carry, and the long-run rate is the configured one
 //! to the byte. Buckets start full. Nothing allocates.
 //!
-//! Lengths are frame lengths as the switch sees them (`pkt_len`: no
-//! preamble, inter-frame gap or FCS), as OVS-DPDK's policers count them.
+//! Lengths are whatever the caller charges per frame; the pipeline charges
+//! what OVS defines the rates in: bytes of IP packets, the frame without
+//! its 14-byte Ethernet header.
 
 use super::{EgressQos, Rate};
 use crate::time::Nanos;
