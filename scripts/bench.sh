@@ -21,7 +21,8 @@ usage() {
 Options:
   --quick           1 run, 1 s warm-up, 2 s window, no retries, no quiet wait
                     (CI smoke test)
-  --scenarios LIST  comma-separated subset of P1..P6 (default: all)
+  --scenarios LIST  comma-separated subset of P1..P6 (default: all) and the
+                    QoS conformance scenarios Q1..Q3 (run only when listed)
   --runs N          runs per scenario and switch (default 3; median reported)
   --window S        measurement window in seconds (default 5)
   --warmup S        warm-up before each window in seconds (default 3; P6 at least 10)
@@ -104,7 +105,7 @@ if [ -z "$SCENARIOS" ]; then
 else
   IFS=, read -r -a SCEN_LIST <<<"$SCENARIOS"
   for s in "${SCEN_LIST[@]}"; do
-    [ -n "${SCEN_DESC[$s]:-}" ] || { echo "bench: unknown scenario '$s' (P1..P6)" >&2; exit 2; }
+    [ -n "${SCEN_DESC[$s]:-}" ] || { echo "bench: unknown scenario '$s' (P1..P6, Q1..Q3)" >&2; exit 2; }
   done
 fi
 SW_LIST=()

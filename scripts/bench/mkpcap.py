@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write a pcap of minimum-size UDP/IPv4 frames for scripts/bench.sh.
 
-No scapy: frames are built with struct. Every frame is 60 bytes as captured
+No scapy: frames are built with struct. Every frame is 60 bytes (--size) as captured
 (64 bytes on the wire with the 4-byte FCS that DPDK ports never carry);
 an 802.1Q-tagged frame is 4 bytes longer.
 
@@ -47,8 +47,8 @@ def ip_checksum(data):
     return (~total) & 0xFFFF
 
 
-def udp_frame(dst_mac, src_mac, vlan, src_ip, dst_ip, sport, dport):
-    payload_len = FRAME_LEN - 14 - 20 - 8
+def udp_frame(dst_mac, src_mac, vlan, src_ip, dst_ip, sport, dport, size=FRAME_LEN):
+    payload_len = size - 14 - 20 - 8
     payload = bytes(payload_len)
     udp_len = 8 + payload_len
     pseudo = src_ip + dst_ip + struct.pack("!BBH", 0, 17, udp_len)
@@ -81,10 +81,14 @@ def main(argv):
                     help="frames in the file (default: max(flows, src-macs, dst-macs))")
     ap.add_argument("--dir", type=int, default=0, help="direction index for the IP addresses (0..99)")
     ap.add_argument("--empty", action="store_true", help="write a file with no frames")
+    ap.add_argument("--size", type=int, default=FRAME_LEN,
+                    help=f"untagged frame length without FCS, {FRAME_LEN}..1514 (default {FRAME_LEN})")
     args = ap.parse_args(argv)
 
     if args.vlan is not None and not 0 <= args.vlan <= 4094:
         ap.error("--vlan must be 0..4094")
+    if not FRAME_LEN <= args.size <= 1514:
+        ap.error(f"--size must be {FRAME_LEN}..1514")
     if not 1 <= args.flows <= 64000:
         ap.error("--flows must be 1..64000")
     if args.src_macs < 1 or args.dst_macs < 1 or not 0 <= args.dir <= 99:
@@ -101,7 +105,7 @@ def main(argv):
             src_ip = bytes([10, args.dir, (flow + 1) >> 8, (flow + 1) & 0xFF])
             src = args.src_mac + (i % args.src_macs)
             dst = args.dst_mac + (i % args.dst_macs) * args.dst_mac_step
-            frame = udp_frame(dst, src, args.vlan, src_ip, dst_ip, 1024 + flow, 5001)
+            frame = udp_frame(dst, src, args.vlan, src_ip, dst_ip, 1024 + flow, 5001, args.size)
             # Timestamps are irrelevant to net_pcap replay; keep them 1 us apart.
             out.write(struct.pack("<IIII", i // 1000000, i % 1000000, len(frame), len(frame)))
             out.write(frame)

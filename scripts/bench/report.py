@@ -8,6 +8,7 @@ and a PNG bar chart (matplotlib).
 import argparse
 import math
 import os
+import re
 import statistics
 import sys
 
@@ -18,6 +19,9 @@ SCEN_DESC = {
     "P4": "testpmd txonly -> vhost-user -> phy sink",
     "P5": "P2 with B a bond of two pcap members (balance-slb, see notes)",
     "P6": "P2 with 100,000 source MACs on A",
+    "Q1": "phy A -> phy sink with an egress-policer, 64-byte frames",
+    "Q2": "phy A -> phy sink with an egress-policer, 1,500-byte frames",
+    "Q3": "phy A with ingress policing -> phy sink, 64-byte frames",
 }
 SWITCH_NAME = {"ovs": "OVS-DPDK", "rvs": "rvswitch"}
 
@@ -178,6 +182,33 @@ def results_table(summary, scenarios):
     return head, body
 
 
+def qos_table(summary, scenarios):
+    """QoS conformance: the rate delivered to the sink in bytes of IP packets
+    per second (median Mpps x (frame length - 14), OVS's unit) against the
+    configured one, from the scenario's note "qos cir=N len=L"."""
+    body = []
+    for scen in scenarios:
+        for sw in ("ovs", "rvs"):
+            d = summary.get((scen, sw))
+            if not d:
+                continue
+            m = next((re.search(r"cir=(\d+) len=(\d+)", n) for n in d.get("notes", [])
+                      if "cir=" in n), None)
+            if not m:
+                continue
+            cir, length = int(m.group(1)), int(m.group(2))
+            mpps = d.get("mpps")
+            got = None if mpps is None else mpps * 1e6 * (length - 14)
+            err = None if got is None else (got - cir) / cir * 100
+            body.append([scen, SWITCH_NAME.get(sw, sw), f"{cir:,}", f"{length}",
+                         "nan" if got is None else f"{got:,.0f}",
+                         "nan" if err is None else f"{err:+.2f}%",
+                         "yes" if err is not None and abs(err) <= 5 else "no"])
+    head = ["scenario", "switch", "configured B/s", "frame bytes", "delivered B/s (IP)",
+            "error", "within 5%"]
+    return head, body
+
+
 def text_table(head, body):
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
@@ -272,6 +303,11 @@ def main(argv):
     print(f"testpmd io ceiling (two pcap ports, one core): {fmt(ceiling)} Mpps")
     print()
     print(text_table(["goal", "measured", "verdict"], [list(g) for g in gl]))
+    qhead, qbody = qos_table(summary, scenarios)
+    if qbody:
+        print()
+        print("QoS conformance (bytes of IP packets per second, median):")
+        print(text_table(qhead, qbody))
     bound = p6_bound(summary, meta)
     if bound:
         print(bound.replace("`", ""))
@@ -323,6 +359,14 @@ def main(argv):
     md.append("")
     if have_chart:
         md.append(f"![throughput and busy cycles per packet]({os.path.basename(png)})")
+        md.append("")
+    if qbody:
+        md.append("## QoS conformance")
+        md.append("")
+        md.append("Delivered rate at the sink in bytes of IP packets per second (the unit of "
+                  "OVS's `cir` and `ingress_policing_rate`): median Mpps × (frame length − 14).")
+        md.append("")
+        md.append(md_table(qhead, qbody))
         md.append("")
     md.append("## Goals (ratios from this run)")
     md.append("")

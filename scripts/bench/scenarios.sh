@@ -10,6 +10,8 @@
 # what it transmits. A port that only sinks replays an empty pcap.
 
 ALL_SCENARIOS=(P1 P2 P3 P4 P5 P6)
+# QoS conformance, run only when asked for (--scenarios Q1,Q2,Q3).
+QOS_SCENARIOS=(Q1 Q2 Q3)
 
 declare -A SCEN_DESC=(
   [P1]="phy A <-> phy B, untagged, 1 flow each way, MACs learned"
@@ -18,6 +20,9 @@ declare -A SCEN_DESC=(
   [P4]="testpmd txonly -> vhost-user -> phy sink"
   [P5]="P2 with B a bond of two pcap members"
   [P6]="P2 with 100,000 source MACs on A"
+  [Q1]="phy A -> phy sink with an egress-policer, 64-byte frames"
+  [Q2]="phy A -> phy sink with an egress-policer, 1,500-byte frames"
+  [Q3]="phy A with ingress policing -> phy sink, 64-byte frames"
 )
 
 MAC_A=02:00:00:00:0a:01
@@ -30,6 +35,11 @@ MAC_A6_BASE=02:00:0a:00:00:00
 # scenario as specified (and the goal) is 100,000.
 P6_MACS=${P6_MACS:-100000}
 P6_TABLE_SIZE=200000
+# Q1..Q3: the configured rate, in bytes of IP packets per second (OVS's
+# unit for cir and ingress_policing_rate), far below what the source
+# offers; the depth is 10 ms of it. Q3 sets ingress_policing_rate in kbit/s.
+QOS_CIR=${QOS_CIR:-10000000}
+QOS_CBS=$((QOS_CIR / 100))
 
 sw_vsctl() { "${SW}_vsctl" "$@"; }
 sw_appctl() { "${SW}_appctl" "$@"; }
@@ -48,6 +58,8 @@ make_pcaps() {
     $g "$d/p6_a.pcap" --src-mac $MAC_A6_BASE --src-macs "$P6_MACS" --dst-mac $MAC_B --flows 1000 --dir 0 &&
     $g "$d/p6_b.pcap" --src-mac $MAC_B --dst-mac $MAC_A6_BASE --dst-macs $((P6_MACS < 1000 ? P6_MACS : 1000)) \
       --dst-mac-step $((P6_MACS < 1000 ? 1 : P6_MACS / 1000)) --flows 1000 --dir 1 --vlan 300 &&
+    $g "$d/q_a60.pcap" --src-mac $MAC_A --dst-mac $MAC_SINK --flows 1 --dir 0 &&
+    $g "$d/q_a1500.pcap" --src-mac $MAC_A --dst-mac $MAC_SINK --flows 1 --dir 0 --size 1500 &&
     $g "$d/empty.pcap" --empty
 }
 
@@ -146,4 +158,38 @@ scen_P6() {
     add_pcap_port pb 1 p6_b.pcap 1 trunks=300,301 || return 1
   SINKS=(pa pb)
   NOTE="$P6_MACS source MACs, mac-table-size=$P6_TABLE_SIZE"
+}
+
+# q_topology LEN: source pa replaying LEN-byte frames to MAC_SINK, sink ps
+# (known by a static FDB entry, so nothing floods).
+q_topology() {
+  add_br &&
+    add_pcap_port ps 1 empty.pcap 0 &&
+    sw_appctl fdb/add "$BR" ps 0 $MAC_SINK >/dev/null &&
+    add_pcap_port pa 0 "q_a$1.pcap" 1 || return 1
+  SINKS=(ps)
+}
+
+# q_egress_policer: OVS's egress-policer on the sink's port.
+q_egress_policer() {
+  sw_vsctl set port ps qos=@q -- --id=@q create qos type=egress-policer \
+    "other_config:cir=$QOS_CIR" "other_config:cbs=$QOS_CBS" >/dev/null
+}
+
+# NOTE carries what report.py needs: the configured rate and frame length.
+scen_Q1() {
+  q_topology 60 && q_egress_policer || return 1
+  NOTE="qos cir=$QOS_CIR len=60"
+}
+
+scen_Q2() {
+  q_topology 1500 && q_egress_policer || return 1
+  NOTE="qos cir=$QOS_CIR len=1500"
+}
+
+scen_Q3() {
+  q_topology 60 &&
+    sw_vsctl set interface pa ingress_policing_rate=$((QOS_CIR * 8 / 1000)) \
+      ingress_policing_burst=$((QOS_CBS * 8 / 1000)) || return 1
+  NOTE="qos cir=$QOS_CIR len=60"
 }
