@@ -8,6 +8,7 @@ PKGS=(
   libdpdk-dev dpdk dpdk-dev            # dpdk-testpmd is in dpdk-dev
   qemu-system-x86 busybox-static linux-image-cloud-amd64 cpio
   openvswitch-switch-dpdk               # comparison / interop peer only
+  libvirt-daemon-system libvirt-clients # tests/e2e/s7-libvirt.sh: a real libvirt on rvswitch
   iproute2 procps psmisc kmod util-linux tcpdump python3 python3-matplotlib
   prometheus                            # promtool checks the metrics endpoint's output
 )

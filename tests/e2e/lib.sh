@@ -42,6 +42,7 @@
 #   e2e_lacp_ok BOND MEMBER...    lacp/show: negotiated, members distributing
 #   e2e_gap NAME DST FROM TO      largest gap between REPLY lines in a window
 #   e2e_netns NAME / e2e_veth A B track namespaces and veths for cleanup
+#   E2E_CLEANUP_HOOKS+=(FN)       FN runs first on exit (e.g. virsh destroy)
 
 E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=../../scripts/guest/lib.sh
@@ -62,6 +63,7 @@ E2E_NETNS=()
 E2E_VETHS=()
 E2E_EXTRA_PIDS=()
 E2E_EVIDENCE_HOOKS=() # functions e2e_evidence calls (their output goes with it)
+E2E_CLEANUP_HOOKS=()  # functions e2e_cleanup calls first (before guests stop)
 declare -A E2E_PID=() E2E_LOG=() E2E_MON=() E2E_TLAUNCH=() E2E_CMD=() E2E_HOTPLUG=()
 
 e2e_ms() { date +%s%3N; }
@@ -506,6 +508,7 @@ e2e_cleanup() {
   if [ $rc -ne 0 ] && [ -n "$E2E_WORK" ]; then
     e2e_evidence || true
   fi
+  for n in "${E2E_CLEANUP_HOOKS[@]}"; do "$n" || true; done
   for n in "${!E2E_PID[@]}"; do e2e_guest_stop "$n"; done
   for n in "${E2E_EXTRA_PIDS[@]}"; do
     kill "$n" 2>/dev/null || true
