@@ -146,10 +146,10 @@ pub mod fdb;
 pub mod lacp;
 
 pub use bond::{bond_hash, bond_reply, bond_show, BondMemberInfo, BondShowInput};
-pub use events::{bond_events, lacp_events, EventsInput};
 pub use dpif_netdev::{
     pmd_rxq_rebalance, pmd_rxq_show, pmd_stats_show, PmdRxqInput, PmdStatsInput, RxqInput,
 };
+pub use events::{bond_events, lacp_events, EventsInput};
 pub use fdb::{fdb_show, FdbRow};
 pub use lacp::{lacp_show, lacp_show_stats, LacpShowInput, MemberName};
 
