@@ -36,9 +36,12 @@ e2e_init s7-libvirt
 for t in virsh libvirtd virtlogd; do
   command -v "$t" >/dev/null || e2e_die "$t is missing (scripts/install-deps.sh installs libvirt-daemon-system and libvirt-clients)"
 done
-if pgrep -x libvirtd >/dev/null; then
-  e2e_die "a libvirtd is already running; s7 starts its own (stop it first)"
-fi
+# (zombies of an earlier run do not count)
+for p in $(pgrep -x libvirtd); do
+  if e2e_pid_running "$p"; then
+    e2e_die "a libvirtd is already running (pid $p); s7 starts its own (stop it first)"
+  fi
+done
 id libvirt-qemu >/dev/null 2>&1 || e2e_die "user libvirt-qemu is missing (libvirt-daemon-system)"
 
 BR=${E2E_BR:-ovsbr0}
@@ -70,7 +73,7 @@ ln -s "$VSCTL" "$E2E_WORK/ovsbin/ovs-appctl"
 LIBVIRTD_PID=$E2E_WORK/run/libvirtd.pid
 VIRTLOGD_PID=$E2E_WORK/run/virtlogd.pid
 s7_cleanup() {
-  local d
+  local d f p _
   for d in lv1 lv2 lv3; do
     "${VIRSH[@]}" destroy "$PFX-$d" >/dev/null 2>&1 || true
     "${VIRSH[@]}" undefine "$PFX-$d" >/dev/null 2>&1 || true
@@ -79,7 +82,13 @@ s7_cleanup() {
   "${VIRSH[@]}" net-destroy "$NET" >/dev/null 2>&1 || true
   "${VIRSH[@]}" net-undefine "$NET" >/dev/null 2>&1 || true
   for f in "$LIBVIRTD_PID" "$VIRTLOGD_PID"; do
-    if [ -s "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
+    [ -s "$f" ] || continue
+    p=$(cat "$f")
+    kill "$p" 2>/dev/null || continue
+    for _ in $(seq 100); do # the next test may start its own at once
+      e2e_pid_running "$p" || break
+      sleep 0.1
+    done
   done
 }
 s7_evidence() {
@@ -155,6 +164,7 @@ s7_domain() {
     <initrd>$LV/img/initrd</initrd>
     <cmdline>console=ttyS0,115200 loglevel=4 panic=-1 rv.name=$name rv.ip=$ip/24 rv.ping=$pings rv.count=10 rv.interval=0.2 rv.wait_peer=$W rv.listen=1 rv.cmd=1</cmdline>
   </os>
+  <features><acpi/><apic/></features> <!-- without ACPI a TCG guest's clock can run 20x fast -->
   <cpu mode='maximum' match='exact'/>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
