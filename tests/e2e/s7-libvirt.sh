@@ -272,8 +272,8 @@ e2e_log "QoS of $P2: $(vs --columns=type,other_config,queues list qos "$qos" | t
 # print "offered delivered" in bytes/s: what rvswitch received on SRC-PORT
 # and transmitted on DST-PORT in the middle of the flood (its first 3 s left
 # out: OVS's default ingress_policing_burst, 8,000 kbit = 1 MB, lets the
-# start of the flood through at once), counted as the policers count: bytes of IP packets (frame
-# length - 14), as OVS defines its rates.
+# start of the flood through at once), counted as the policers count:
+# bytes of IP packets (frame length - 14), as OVS defines its rates.
 s7_rate() {
   local g=$1 sp=$2 dst=$3 dp=$4 r0 r1 b0 b1 t0 t1
   e2e_gcmd -t 10 "$g" "for i in 1 2; do (ping -q -s 1400 -i 0.002 -w $((FLOOD_S + 5)) $dst >/dev/null 2>&1 &); done" >/dev/null
@@ -291,7 +291,7 @@ s7_ip_bytes() {
 }
 
 # s7_within MEASURED GOAL: |measured - goal| <= 10% of goal
-s7_within() { [ $((($1 - $2) * 100 / $2)) -le 10 ] && [ $((($2 - $1) * 100 / $2)) -le 10 ]; }
+s7_within() { [ $((($1 - $2) * 10)) -le "$2" ] && [ $((($2 - $1) * 10)) -le "$2" ]; }
 
 goal=$((OUT_KBS * 1000))
 pol0=$(e2e_stat "$P2" rx_dropped_qos)
